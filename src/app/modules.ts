@@ -1,0 +1,34 @@
+import type { ServerType } from '@hono/node-server';
+import type { App } from '../platform/http/app.js';
+import type { Resources } from './resources.js';
+
+/** Anything a role starts and stops: stream consumers, the session worker, the WS hub. */
+export interface Runnable {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Modules {
+  /** Routers mounted on the API. */
+  routers: App[];
+  /** Started by the consumer role. */
+  consumers: Runnable[];
+  /** Started by the worker role. */
+  workers: Runnable[];
+  /** Things that attach to the API's HTTP server (the WebSocket hub). */
+  apiAttachments: ((server: ServerType) => Runnable)[];
+  /** Consumer groups whose lag and dead letters /metrics reports. */
+  consumerGroups: { stream: string; group: string }[];
+}
+
+export interface ModuleHooks {
+  /** Called after a commit wrote to the outbox, so this process's relay publishes at once. */
+  onOutboxWrite: () => void;
+}
+
+/** Builds every module from the shared resources. */
+export function buildModules(resources: Resources, hooks: ModuleHooks): Modules {
+  void resources;
+  void hooks;
+  return { routers: [], consumers: [], workers: [], apiAttachments: [], consumerGroups: [] };
+}

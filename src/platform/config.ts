@@ -1,0 +1,160 @@
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1' || v === 'yes'));
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export const ROLES = ['api', 'relay', 'consumer', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: int(3000, 0, 65535),
+    ROLES: z
+      .string()
+      .default(ROLES.join(','))
+      .transform((v, ctx) => {
+        const roles = v.split(',').map((r) => r.trim()).filter(Boolean);
+        for (const role of roles) {
+          if (!(ROLES as readonly string[]).includes(role)) {
+            ctx.addIssue({ code: 'custom', message: `unknown role "${role}" (expected ${ROLES.join(', ')})` });
+          }
+        }
+        return [...new Set(roles)] as Role[];
+      }),
+    DATA_DIR: z.string().default('./data'),
+    DATABASE_URL: optionalString.pipe(z.string().url().optional()),
+    DATABASE_POOL_MAX: int(10, 1, 500),
+    REDIS_URL: optionalString.pipe(z.string().url().optional()),
+    REDIS_KEY_PREFIX: z.string().default(''),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    ACCESS_TOKEN_TTL_SECONDS: int(900, 30, 86_400),
+    REFRESH_TOKEN_TTL_DAYS: int(30, 1, 365),
+    VERIFICATION_TOKEN_TTL_HOURS: int(48, 1, 24 * 30),
+    RESET_TOKEN_TTL_MINUTES: int(30, 5, 24 * 60),
+    COOKIE_SECURE: bool(true),
+    APP_PUBLIC_URL: z.string().url().default('http://localhost:3000'),
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((o) => o.trim()).filter(Boolean)),
+    SMTP_URL: optionalString.pipe(z.string().url().optional()),
+    MAIL_FROM: z.string().default('wahub <no-reply@localhost>'),
+    METRICS_ENABLED: bool(false),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOGIN_MAX_FAILURES_PER_EMAIL: int(5, 1),
+    LOGIN_MAX_FAILURES_PER_IP: int(50, 1),
+    LOGIN_FAILURE_WINDOW_SECONDS: int(900, 1),
+    TRUST_PROXY_HOPS: int(0, 0, 10),
+    BODY_LIMIT_BYTES: int(1_048_576, 1024),
+    OUTBOX_RETENTION_HOURS: int(24, 0),
+    STREAM_MAXLEN: int(1_000_000, 1000),
+    STREAM_MAX_DELIVERIES: int(5, 1, 100),
+    STREAM_CLAIM_IDLE_MS: int(30_000, 100),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.ROLES.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['ROLES'], message: 'names no role' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  roles: Role[];
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  /** undefined only outside production: the composition root then uses a secret persisted in DATA_DIR. */
+  jwtSecret: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  verificationTokenTtlHours: number;
+  resetTokenTtlMinutes: number;
+  cookieSecure: boolean;
+  appPublicUrl: string;
+  corsOrigins: string[];
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  metricsEnabled: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  loginMaxFailuresPerEmail: number;
+  loginMaxFailuresPerIp: number;
+  loginFailureWindowSeconds: number;
+  trustProxyHops: number;
+  bodyLimitBytes: number;
+  outboxRetentionHours: number;
+  streamMaxLen: number;
+  streamMaxDeliveries: number;
+  streamClaimIdleMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; a wrong value names its variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    roles: e.ROLES,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    jwtSecret: e.JWT_SECRET,
+    accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: e.REFRESH_TOKEN_TTL_DAYS,
+    verificationTokenTtlHours: e.VERIFICATION_TOKEN_TTL_HOURS,
+    resetTokenTtlMinutes: e.RESET_TOKEN_TTL_MINUTES,
+    cookieSecure: e.COOKIE_SECURE,
+    appPublicUrl: e.APP_PUBLIC_URL.replace(/\/+$/, ''),
+    corsOrigins: e.CORS_ORIGINS,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    metricsEnabled: e.METRICS_ENABLED,
+    logLevel: e.LOG_LEVEL,
+    loginMaxFailuresPerEmail: e.LOGIN_MAX_FAILURES_PER_EMAIL,
+    loginMaxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+    loginFailureWindowSeconds: e.LOGIN_FAILURE_WINDOW_SECONDS,
+    trustProxyHops: e.TRUST_PROXY_HOPS,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    outboxRetentionHours: e.OUTBOX_RETENTION_HOURS,
+    streamMaxLen: e.STREAM_MAXLEN,
+    streamMaxDeliveries: e.STREAM_MAX_DELIVERIES,
+    streamClaimIdleMs: e.STREAM_CLAIM_IDLE_MS,
+  };
+}
