@@ -63,10 +63,24 @@ const envSchema = z
     STREAM_MAXLEN: int(1_000_000, 1000),
     STREAM_MAX_DELIVERIES: int(5, 1, 100),
     STREAM_CLAIM_IDLE_MS: int(30_000, 100),
+    WA_DRIVER: z.enum(['baileys', 'simulator']).default('baileys'),
+    WA_VERSION: optionalString.pipe(
+      z.string().regex(/^\d+[.,]\d+[.,]\d+$/, 'must be three numbers, e.g. 2.3000.1023223821').optional(),
+    ),
+    WA_BROWSER: z
+      .string()
+      .default('macOS,Desktop')
+      .pipe(z.string().regex(/^[^,]+,[^,]+$/, 'must be "<platform>,<browser>", e.g. macOS,Desktop')),
+    WORKER_ID: optionalString,
+    WORKER_SHARDS: int(16, 1, 1024),
+    WORKER_LEASE_TTL_MS: int(15_000, 1000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && env.WA_DRIVER === 'simulator') {
+      ctx.addIssue({ code: 'custom', path: ['WA_DRIVER'], message: 'the simulator is never enabled when NODE_ENV=production' });
     }
     if (env.ROLES.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['ROLES'], message: 'names no role' });
@@ -107,6 +121,14 @@ export interface Config {
   streamMaxLen: number;
   streamMaxDeliveries: number;
   streamClaimIdleMs: number;
+  waDriver: 'baileys' | 'simulator';
+  /** WhatsApp Web version [major, minor, patch]; undefined uses the one bundled with Baileys. */
+  waVersion: [number, number, number] | undefined;
+  /** [platform, browser], as shown on the phone under Linked devices. */
+  waBrowser: [string, string];
+  workerId: string | undefined;
+  workerShards: number;
+  workerLeaseTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -156,5 +178,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     streamMaxLen: e.STREAM_MAXLEN,
     streamMaxDeliveries: e.STREAM_MAX_DELIVERIES,
     streamClaimIdleMs: e.STREAM_CLAIM_IDLE_MS,
+    waDriver: e.WA_DRIVER,
+    waVersion: e.WA_VERSION ? (e.WA_VERSION.split(/[.,]/).map(Number) as [number, number, number]) : undefined,
+    waBrowser: e.WA_BROWSER.split(',').map((s) => s.trim()) as [string, string],
+    workerId: e.WORKER_ID,
+    workerShards: e.WORKER_SHARDS,
+    workerLeaseTtlMs: e.WORKER_LEASE_TTL_MS,
   };
 }
