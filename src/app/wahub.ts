@@ -7,7 +7,7 @@ import { createHttpApp, type App } from '../platform/http/app.js';
 import { systemRoutes, type ReadinessCheck } from '../platform/http/system-routes.js';
 import { OutboxRelay } from '../events/outbox/outbox-relay.js';
 import { createResources, type Resources } from './resources.js';
-import { buildModules, type Runnable } from './modules.js';
+import { buildModules, type Modules, type Runnable } from './modules.js';
 
 export interface Wahub {
   resources: Resources;
@@ -15,6 +15,7 @@ export interface Wahub {
   /** The API's base URL when the api role runs here. */
   url: string | undefined;
   relay: OutboxRelay | undefined;
+  modules: Modules;
   stop(): Promise<void>;
 }
 
@@ -105,6 +106,7 @@ export async function startWahub(config: Config, overrides: { logger?: Logger; m
     app,
     url,
     relay,
+    modules,
     stop() {
       stopping ??= (async () => {
         if (server) {

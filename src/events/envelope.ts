@@ -1,4 +1,4 @@
-import { newId } from '../platform/ids.js';
+import { newUuidV7 } from '../platform/ids.js';
 import type { StreamFields } from './bus/stream-bus.js';
 
 /** The seed's envelope, shared by every event on `domain-events` and every WebSocket message. */
@@ -16,7 +16,7 @@ export function envelope<P extends { tenantId: string }>(
   payload: P,
   occurredOn: Date = new Date(),
 ): EventEnvelope<P> {
-  return { type, sessionId, eventId: newId(), occurredOn: occurredOn.toISOString(), payload };
+  return { type, sessionId, eventId: newUuidV7(occurredOn.getTime()), occurredOn: occurredOn.toISOString(), payload };
 }
 
 /** Stream entry fields: the tenant and type stay readable without parsing the JSON body. */
@@ -33,5 +33,6 @@ export function fromStreamFields(fields: StreamFields): EventEnvelope {
 export const STREAMS = {
   domainEvents: 'domain-events',
   mail: 'mail',
+  authEvents: 'auth-events',
   sessionCommands: (shard: number) => `session-commands:${shard}`,
 } as const;

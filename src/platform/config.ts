@@ -74,6 +74,7 @@ const envSchema = z
     WORKER_ID: optionalString,
     WORKER_SHARDS: int(16, 1, 1024),
     WORKER_LEASE_TTL_MS: int(15_000, 1000),
+    SIMULATOR_QR_TTL_MS: int(60_000, 100),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -129,6 +130,8 @@ export interface Config {
   workerId: string | undefined;
   workerShards: number;
   workerLeaseTtlMs: number;
+  /** How long the simulator shows its first QR (each later one: a third of it). */
+  simulatorQrTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -184,5 +187,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workerId: e.WORKER_ID,
     workerShards: e.WORKER_SHARDS,
     workerLeaseTtlMs: e.WORKER_LEASE_TTL_MS,
+    simulatorQrTtlMs: e.SIMULATOR_QR_TTL_MS,
   };
 }

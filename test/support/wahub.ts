@@ -12,18 +12,23 @@ export interface TestWahub extends Wahub {
  * Starts a whole wahub on a random port. 'real': its own Postgres database and Redis key prefix;
  * 'embedded': PGlite in a temporary folder and the in-process stream.
  */
-export async function startTestWahub(mode: Mode, env: Record<string, string> = {}): Promise<TestWahub> {
+export async function startTestWahub(
+  mode: Mode,
+  env: Record<string, string> = {},
+  /** Several processes of one deployment: pass the same database URL and Redis prefix to each. */
+  shared: { databaseUrl?: string; redisKeyPrefix?: string } = {},
+): Promise<TestWahub> {
   const data = tempDir();
-  const database = mode === 'real' ? await createTestDatabase() : undefined;
+  const database = mode === 'real' && !shared.databaseUrl ? await createTestDatabase() : undefined;
   const config = testConfig({
     DATA_DIR: data.dir,
-    DATABASE_URL: database?.url,
+    DATABASE_URL: mode === 'real' ? (shared.databaseUrl ?? database?.url) : undefined,
     REDIS_URL: mode === 'real' ? TEST_REDIS_URL : undefined,
-    REDIS_KEY_PREFIX: uniquePrefix(),
+    REDIS_KEY_PREFIX: shared.redisKeyPrefix ?? uniquePrefix(),
     ...env,
   });
   const wahub = await startWahub(config);
-  const url = wahub.url!;
+  const url = wahub.url ?? '';
   return {
     ...wahub,
     url,

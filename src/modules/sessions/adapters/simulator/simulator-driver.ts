@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../../../../platform/db/db.js';
+import type { Logger } from '../../../../platform/logger.js';
+import type { StreamBus } from '../../../../events/bus/stream-bus.js';
+import type {
+  CloseReason,
+  ConnectOptions,
+  ConnectionListener,
+  WhatsAppConnection,
+  WhatsAppDriver,
+} from '../../domain/whatsapp-driver.js';
+
+export const SIMULATOR_CONTROL_STREAM = 'simulator-control';
+
+/** What the phone side does to a session; sent by the /simulator API to whichever worker holds it. */
+export type SimulatorAction =
+  | { action: 'scan'; sessionId: string; phone: string }
+  | { action: 'disconnect'; sessionId: string; reason: 'connection_lost' | 'logged_out' | 'connection_replaced' };
+
+export interface SimulatorOptions {
+  db: Db;
+  bus: StreamBus;
+  logger: Logger;
+  /** WhatsApp shows the first QR for 60 s and each next one for 20 s, six in all. */
+  firstQrTtlMs?: number;
+  nextQrTtlMs?: number;
+  qrRefs?: number;
+  pairingCodeTtlMs?: number;
+}
+
+/** A QR payload shaped like WhatsApp's: `ref,noiseKey,identityKey,advSecret`, all base64. */
+function fakeQr(): string {
+  const b64 = (n: number) => randomBytes(n).toString('base64');
+  return [`2@${b64(48)}`, b64(32), b64(32), b64(32)].join(',');
+}
+
+const PAIRING_ALPHABET = '123456789ABCDEFGHJKLMNPQRSTVWXYZ';
+function fakePairingCode(): string {
+  return Array.from(randomBytes(8), (b) => PAIRING_ALPHABET[b % PAIRING_ALPHABET.length]).join('');
+}
+
+class SimulatedConnection implements WhatsAppConnection {
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  phase: 'linking' | 'open' = 'linking';
+
+  constructor(
+    readonly options: ConnectOptions,
+    private readonly driver: SimulatorDriver,
+  ) {}
+
+  get listener(): ConnectionListener {
+    return this.options.listener;
+  }
+
+  later(ms: number, fn: () => void): void {
+    this.timers.push(setTimeout(() => !this.closed && fn(), ms));
+  }
+
+  /** The connection drops with a reason, as WhatsApp would close it. */
+  drop(reason: CloseReason, statusCode: number | null): void {
+    if (this.closed) return;
+    this.shut();
+    this.listener.onClose({ reason, statusCode, message: null });
+  }
+
+  shut(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.driver.forget(this);
+  }
+
+  async close(): Promise<void> {
+    this.shut();
+  }
+
+  async logout(): Promise<void> {
+    this.shut();
+    await this.driver.record(this.options.tenantId, this.options.sessionId, 'logout', {});
+    await this.driver.wipeAuthState(this.options.sessionId);
+  }
+}
+
+/**
+ * A believable phone on the other side of WhatsApp, for tests, demos and load tests. Linking
+ * (QR scan or pairing code) is remembered in the database, so a session resumes without a QR on
+ * any worker. Never enabled in production (config refuses it).
+ */
+export class SimulatorDriver implements WhatsAppDriver {
+  readonly name = 'simulator' as const;
+  private readonly connections = new Map<string, SimulatedConnection>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly options: SimulatorOptions) {}
+
+  /** Starts listening to the phone side's actions (the /simulator API). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const from = await this.options.bus.lastId(SIMULATOR_CONTROL_STREAM);
+    this.loop = this.listen(from);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  private async listen(from: string): Promise<void> {
+    let last = from;
+    while (this.running) {
+      try {
+        const entries = await this.options.bus.read(SIMULATOR_CONTROL_STREAM, last, { count: 100, blockMs: 500 });
+        for (const entry of entries) {
+          last = entry.id;
+          await this.apply(JSON.parse(entry.fields.data ?? '{}') as SimulatorAction);
+        }
+      } catch (error) {
+        if (this.running) this.options.logger.error({ err: error }, 'simulator control read failed');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  private async apply(action: SimulatorAction): Promise<void> {
+    const connection = this.connections.get(action.sessionId);
+    if (!connection) return; // another worker holds it, or nobody: the phone's action reaches no socket
+    const { tenantId, sessionId } = connection.options;
+    if (action.action === 'scan') {
+      if (connection.phase !== 'linking') return;
+      await this.options.db.query(
+        `insert into simulator_devices (session_id, tenant_id, phone, lid, registered) values ($1, $2, $3, $4, true)
+         on conflict (session_id) do update set phone = excluded.phone, lid = excluded.lid, registered = true, updated_at = now()`,
+        [sessionId, tenantId, action.phone, `${BigInt('0x' + randomBytes(6).toString('hex'))}@lid`],
+      );
+      // Like WhatsApp: after pairing the server closes with 515 and the client reconnects.
+      connection.drop('restart_required', 515);
+      return;
+    }
+    switch (action.reason) {
+      case 'connection_lost':
+        connection.drop('connection_lost', 428);
+        break;
+      case 'logged_out':
+        await this.options.db.query(`update simulator_devices set registered = false, updated_at = now() where session_id = $1`, [sessionId]);
+        connection.drop('logged_out', 401);
+        break;
+      case 'connection_replaced':
+        connection.drop('connection_replaced', 440);
+        break;
+    }
+  }
+
+  forget(connection: SimulatedConnection): void {
+    if (this.connections.get(connection.options.sessionId) === connection) this.connections.delete(connection.options.sessionId);
+  }
+
+  async record(tenantId: string, sessionId: string, kind: string, data: Record<string, unknown>): Promise<void> {
+    await this.options.db.query(`insert into simulator_sent (tenant_id, session_id, kind, data) values ($1, $2, $3, $4)`, [tenantId, sessionId, kind, data]);
+  }
+
+  async connect(options: ConnectOptions): Promise<WhatsAppConnection> {
+    this.connections.get(options.sessionId)?.shut();
+    const connection = new SimulatedConnection(options, this);
+    this.connections.set(options.sessionId, connection);
+    const [device] = await this.options.db.query<{ phone: string; lid: string | null; name: string | null }>(
+      `select phone, lid, name from simulator_devices where session_id = $1 and registered`,
+      [options.sessionId],
+    );
+    if (device) {
+      connection.later(0, () => {
+        connection.phase = 'open';
+        options.listener.onOpen({ phone: device.phone, jid: `${device.phone}@s.whatsapp.net`, lid: device.lid, name: device.name });
+      });
+    } else if (options.pairingPhone) {
+      const ttl = this.options.pairingCodeTtlMs ?? 180_000;
+      connection.later(0, () => options.listener.onPairingCode(fakePairingCode(), new Date(Date.now() + ttl)));
+      connection.later(ttl, () => connection.drop('qr_timeout', 408));
+    } else {
+      this.showQrs(connection);
+    }
+    return connection;
+  }
+
+  private showQrs(connection: SimulatedConnection): void {
+    const first = this.options.firstQrTtlMs ?? 60_000;
+    const next = this.options.nextQrTtlMs ?? 20_000;
+    const refs = this.options.qrRefs ?? 6;
+    let at = 0;
+    for (let i = 0; i < refs; i++) {
+      const ttl = i === 0 ? first : next;
+      const shownAt = at;
+      connection.later(shownAt, () => connection.listener.onQr(fakeQr(), new Date(Date.now() + ttl)));
+      at += ttl;
+    }
+    // The refs ran out without a scan: WhatsApp closes (408 before registration).
+    connection.later(at, () => connection.drop('qr_timeout', 408));
+  }
+
+  async wipeAuthState(sessionId: string): Promise<void> {
+    await this.options.db.query(`delete from simulator_devices where session_id = $1`, [sessionId]);
+  }
+
+  async hasRegisteredAuthState(sessionId: string): Promise<boolean> {
+    const rows = await this.options.db.query(`select 1 from simulator_devices where session_id = $1 and registered`, [sessionId]);
+    return rows.length > 0;
+  }
+}

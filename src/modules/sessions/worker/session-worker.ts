@@ -1,0 +1,205 @@
+import type { Db } from '../../../platform/db/db.js';
+import type { Logger } from '../../../platform/logger.js';
+import type { StreamBus, StreamEntry } from '../../../events/bus/stream-bus.js';
+import { StreamConsumer } from '../../../events/bus/stream-consumer.js';
+import { fromStreamFields, STREAMS, type EventEnvelope } from '../../../events/envelope.js';
+import { RUNNING_STATUSES, SESSION_COMMANDS, shardOf } from '../domain/session.js';
+import type { LeaseFence, WhatsAppDriver } from '../domain/whatsapp-driver.js';
+import { fencedTransaction } from './fencing.js';
+import { SessionRunner } from './session-runner.js';
+import { ShardLeaseManager } from './shard-leases.js';
+import { enqueueOutbox } from '../../../events/outbox/outbox.js';
+import { updateSession } from '../adapters/session-repository.js';
+import { sessionEvent } from '../application/session-messages.js';
+
+export const SESSION_WORKERS_GROUP = 'session-workers';
+
+export interface SessionWorkerOptions {
+  db: Db;
+  bus: StreamBus;
+  driver: WhatsAppDriver;
+  logger: Logger;
+  workerId: string;
+  shards: number;
+  leaseTtlMs: number;
+  claimIdleMs: number;
+  maxDeliveries: number;
+  onOutboxWrite: () => void;
+}
+
+interface OwnedShard {
+  fence: LeaseFence;
+  consumer: StreamConsumer;
+}
+
+/**
+ * Owns WhatsApp connections: for each shard it holds the lease of, it consumes the shard's
+ * command stream and keeps the shard's running sessions connected. The consumer name is the
+ * shard's, so a new owner reads the previous owner's unacknowledged commands first.
+ */
+export class SessionWorker {
+  private readonly shards = new Map<number, OwnedShard>();
+  private readonly runners = new Map<string, SessionRunner>();
+  private readonly leases: ShardLeaseManager;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: SessionWorkerOptions) {
+    this.logger = options.logger.child({ worker: options.workerId });
+    this.leases = new ShardLeaseManager({
+      db: options.db,
+      workerId: options.workerId,
+      shards: options.shards,
+      ttlMs: options.leaseTtlMs,
+      logger: this.logger,
+      listener: {
+        acquired: (shard, epoch) => this.acquireShard(shard, epoch),
+        releasing: (shard) => this.releaseShard(shard),
+        lost: (shard) => this.loseShard(shard),
+      },
+    });
+  }
+
+  get sessionIds(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  get ownedShards(): number[] {
+    return [...this.shards.keys()];
+  }
+
+  async start(): Promise<void> {
+    await this.leases.start();
+  }
+
+  /** Graceful shutdown: stop taking commands, close sockets without logging out, free the leases. */
+  async stop(): Promise<void> {
+    await this.leases.stop();
+  }
+
+  /** Stops everything without cleanup, as if the process died: leases stay until they expire. */
+  crash(): void {
+    this.leases.halt();
+    for (const [shard, owned] of this.shards) {
+      void owned.consumer.stop();
+      this.shards.delete(shard);
+    }
+    for (const runner of this.runners.values()) runner.abandon();
+  }
+
+  private async acquireShard(shard: number, epoch: number): Promise<void> {
+    const fence: LeaseFence = { shard, owner: this.options.workerId, epoch };
+    const consumer = new StreamConsumer({
+      bus: this.options.bus,
+      stream: STREAMS.sessionCommands(shard),
+      group: SESSION_WORKERS_GROUP,
+      consumer: `shard-${shard}`,
+      handle: (entry) => this.handleCommand(shard, entry),
+      logger: this.logger,
+      claimIdleMs: this.options.claimIdleMs,
+      maxDeliveries: this.options.maxDeliveries,
+      blockMs: 1000,
+    });
+    this.shards.set(shard, { fence, consumer });
+    await this.resumeSessions(shard, fence);
+    await consumer.start();
+  }
+
+  private async releaseShard(shard: number): Promise<void> {
+    const owned = this.shards.get(shard);
+    this.shards.delete(shard);
+    await owned?.consumer.stop();
+    await Promise.all(this.runnersOf(shard).map((runner) => runner.release()));
+  }
+
+  private loseShard(shard: number): void {
+    const owned = this.shards.get(shard);
+    this.shards.delete(shard);
+    void owned?.consumer.stop();
+    for (const runner of this.runnersOf(shard)) runner.abandon();
+  }
+
+  private runnersOf(shard: number): SessionRunner[] {
+    return [...this.runners.values()].filter((r) => shardOf(r.sessionId, this.options.shards) === shard);
+  }
+
+  /** Sessions that were running when their previous owner stopped reconnect from stored credentials. */
+  private async resumeSessions(shard: number, fence: LeaseFence): Promise<void> {
+    const rows = await this.options.db.query<{ id: string; tenant_id: string; pairing_phone: string | null }>(
+      `select id, tenant_id, pairing_phone from sessions where deleted_at is null and status = any($1::text[])`,
+      [[...RUNNING_STATUSES]],
+    );
+    for (const row of rows) {
+      if (shardOf(row.id, this.options.shards) !== shard) continue;
+      this.logger.info({ sessionId: row.id, shard }, 'resuming session');
+      this.run(row.tenant_id, row.id, row.pairing_phone, fence);
+    }
+  }
+
+  private run(tenantId: string, sessionId: string, pairingPhone: string | null, fence: LeaseFence): SessionRunner {
+    const existing = this.runners.get(sessionId);
+    if (existing?.active) return existing;
+    const runner = new SessionRunner(tenantId, sessionId, pairingPhone, {
+      db: this.options.db,
+      driver: this.options.driver,
+      fence,
+      logger: this.logger,
+      onOutboxWrite: this.options.onOutboxWrite,
+      onEnded: (id) => {
+        if (this.runners.get(id) === runner) this.runners.delete(id);
+      },
+    });
+    this.runners.set(sessionId, runner);
+    runner.start();
+    return runner;
+  }
+
+  private async handleCommand(shard: number, entry: StreamEntry): Promise<void> {
+    const owned = this.shards.get(shard);
+    if (!owned) throw new Error(`shard ${shard} is not owned`);
+    const command = fromStreamFields(entry.fields) as EventEnvelope<{ tenantId: string; pairingPhone?: string | null }>;
+    const sessionId = command.sessionId;
+    if (!sessionId) return;
+    const { db } = this.options;
+    // Commands carry ids and their outcome is recorded: one delivered again is not run twice.
+    const [done] = await db.query(`select 1 from session_commands where command_id = $1`, [command.eventId]);
+    if (done) return;
+    const tenantId = command.payload.tenantId;
+    const runner = this.runners.get(sessionId);
+    switch (command.type) {
+      case SESSION_COMMANDS.start: {
+        const [row] = await db.query<{ status: string }>(`select status from sessions where id = $1 and deleted_at is null`, [sessionId]);
+        if (row && RUNNING_STATUSES.includes(row.status as never)) this.run(tenantId, sessionId, command.payload.pairingPhone ?? null, owned.fence);
+        break;
+      }
+      case SESSION_COMMANDS.stop:
+        if (runner?.active) await runner.stop();
+        else await this.recordStopped(tenantId, sessionId, owned.fence);
+        break;
+      case SESSION_COMMANDS.logout:
+        if (runner?.active) await runner.logout();
+        else await this.options.driver.wipeAuthState(sessionId);
+        break;
+      default:
+        this.logger.warn({ type: command.type }, 'unknown session command ignored');
+    }
+    await db.query(
+      `insert into session_commands (command_id, tenant_id, session_id, type, status) values ($1, $2, $3, $4, 'done')
+       on conflict (command_id) do nothing`,
+      [command.eventId, tenantId, sessionId, command.type],
+    );
+  }
+
+  /** A stop for a session no runner holds here (it never connected): record it stopped all the same. */
+  private async recordStopped(tenantId: string, sessionId: string, fence: LeaseFence): Promise<void> {
+    const at = new Date();
+    await fencedTransaction(this.options.db, fence, async (tx) => {
+      const row = await updateSession(tx, sessionId, { status: 'stopped', qr: null, qr_expires_at: null, disconnected_at: at, disconnected_reason: 'stopped' }, at);
+      if (row) {
+        await enqueueOutbox(tx, [
+          sessionEvent('session.status.disconnected', sessionId, { tenantId, reason: 'stopped', disconnectedAt: at.toISOString() }, at),
+        ]);
+      }
+    });
+    this.options.onOutboxWrite();
+  }
+}
