@@ -1,6 +1,7 @@
 import type { ServerType } from '@hono/node-server';
 import type { App } from '../platform/http/app.js';
 import type { Resources } from './resources.js';
+import { buildIdentityModules } from './identity-module.js';
 
 /** Anything a role starts and stops: stream consumers, the session worker, the WS hub. */
 export interface Runnable {
@@ -28,7 +29,13 @@ export interface ModuleHooks {
 
 /** Builds every module from the shared resources. */
 export function buildModules(resources: Resources, hooks: ModuleHooks): Modules {
-  void resources;
-  void hooks;
-  return { routers: [], consumers: [], workers: [], apiAttachments: [], consumerGroups: [] };
+  // Users, auth and mail; identity.auth carries requireAuth and verifyAccessToken for other modules.
+  const identity = buildIdentityModules(resources, hooks);
+  return {
+    routers: [...identity.routers],
+    consumers: [...identity.consumers],
+    workers: [],
+    apiAttachments: [],
+    consumerGroups: [...identity.consumerGroups],
+  };
 }
