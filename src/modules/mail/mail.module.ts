@@ -35,11 +35,7 @@ export function createMailModule(deps: MailModuleDeps) {
     claimIdleMs: config.streamClaimIdleMs,
     maxDeliveries: config.streamMaxDeliveries,
     batchSize: 20,
-    onDeadLetter: (entries) => metrics.streamDeadLettered.inc({ stream, group: MAILER_GROUP }, entries.length),
-    onProcessed: (ok, failed) => {
-      if (ok > 0) metrics.streamProcessed.inc({ stream, group: MAILER_GROUP, outcome: 'ok' }, ok);
-      if (failed > 0) metrics.streamProcessed.inc({ stream, group: MAILER_GROUP, outcome: 'failed' }, failed);
-    },
+    metrics,
   });
   return { consumer, consumerGroup: { stream, group: MAILER_GROUP } };
 }
