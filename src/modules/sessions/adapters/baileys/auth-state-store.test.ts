@@ -41,6 +41,7 @@ describe.each(MODES)('Postgres auth state store (%s)', (mode) => {
     expect(Buffer.from(read!.signedIdentityKey.public).equals(Buffer.from(creds.signedIdentityKey.public))).toBe(true);
     expect(read!.signedPreKey.signature).toEqual(Buffer.from(creds.signedPreKey.signature));
     expect(read!.registrationId).toBe(creds.registrationId);
+    expect(read!.advSecretKey).toBe(creds.advSecretKey);
 
     // saved whole on every change
     creds.me = { id: '51999999999:12@s.whatsapp.net', name: 'Ana', lid: '123456789012345:12@lid' };
@@ -129,7 +130,7 @@ describe.each(MODES)('Postgres auth state store (%s)', (mode) => {
     await expect(store.assertLease()).rejects.toBeInstanceOf(LeaseLostError);
     expect(onLeaseLost).toHaveBeenCalledTimes(4);
     expect(Object.keys(await store.keys.get('session', ['kept', 'added']))).toEqual(['kept']);
-    expect((await store.readCreds())?.registrationId).not.toBe(creds.registrationId);
+    expect((await store.readCreds())?.advSecretKey).not.toBe(creds.advSecretKey);
 
     // same owner, but a newer epoch: still not ours
     await setLease(t.db, { shard: fence.shard, owner: 'worker-a', epoch: 9 });
@@ -212,7 +213,7 @@ describe.each(MODES)('Postgres auth state store (%s)', (mode) => {
     const fresh = initAuthCreds();
     await store.reset(fresh);
     expect(await countRows(t.db, store.sessionId)).toBe(1);
-    expect((await store.readCreds())?.registrationId).toBe(fresh.registrationId);
+    expect((await store.readCreds())?.advSecretKey).toBe(fresh.advSecretKey);
 
     const pending = store.keys.set({ session: { y: new Uint8Array([1]) } });
     await store.whenIdle();
@@ -222,7 +223,7 @@ describe.each(MODES)('Postgres auth state store (%s)', (mode) => {
     await store.keys.set({ session: { z: new Uint8Array([1]) } });
     await store.saveCreds(initAuthCreds());
     expect(await countRows(t.db, store.sessionId)).toBe(2);
-    expect((await store.readCreds())?.registrationId).toBe(fresh.registrationId);
+    expect((await store.readCreds())?.advSecretKey).toBe(fresh.advSecretKey);
   });
 });
 

@@ -1,0 +1,34 @@
+import { Browsers, type UserFacingSocketConfig, type WABrowserDescription, type WASocket } from 'baileys';
+
+/**
+ * The part of a Baileys socket wahub uses. Tests build a fake of it (with Baileys' own
+ * makeEventBuffer as `ev`); the event mapper and the command calls of later issues widen this
+ * list (sendMessage, readMessages, sendPresenceUpdate, presenceSubscribe, updateMediaMessage ...).
+ */
+export type BaileysSocket = Pick<WASocket, 'ev' | 'user' | 'end' | 'logout' | 'requestPairingCode' | 'groupMetadata'>;
+
+/** Builds a socket; Baileys' makeWASocket in production, a fake in tests (the real one dials WhatsApp). */
+export type MakeSocket = (config: UserFacingSocketConfig) => BaileysSocket;
+
+const BROWSER_PLATFORMS: Record<string, (browser: string) => WABrowserDescription> = {
+  macos: Browsers.macOS,
+  'mac os': Browsers.macOS,
+  mac: Browsers.macOS,
+  windows: Browsers.windows,
+  ubuntu: Browsers.ubuntu,
+  linux: Browsers.ubuntu,
+  baileys: Browsers.baileys,
+  android: Browsers.android,
+  appropriate: Browsers.appropriate,
+};
+
+/**
+ * WA_BROWSER ("macOS,Desktop") as the triple Baileys sends: `Browsers.macOS('Desktop')` gives
+ * ['Mac OS', 'Desktop', '14.4.1']. Only 'Mac OS'/'Windows' with 'Desktop' (and syncFullHistory)
+ * register as a desktop client, which gets desktop-level history (Utils/validate-connection.js,
+ * getWebInfo). An unknown platform is sent as written.
+ */
+export function toBaileysBrowser([platform, browser]: readonly [string, string]): WABrowserDescription {
+  const helper = BROWSER_PLATFORMS[platform.trim().toLowerCase()];
+  return helper ? helper(browser.trim()) : [platform.trim(), browser.trim(), ''];
+}
