@@ -53,6 +53,17 @@ export interface LeaseFence {
   epoch: number;
 }
 
+/** A fenced write found the lease gone (expired, or taken over at a newer epoch): nothing was written. */
+export class LeaseLostError extends Error {
+  constructor(
+    readonly fence: LeaseFence,
+    readonly sessionId?: string,
+  ) {
+    super(`lease of shard ${fence.shard} at epoch ${fence.epoch} is no longer held by ${fence.owner}${sessionId ? ` (session ${sessionId})` : ''}`);
+    this.name = 'LeaseLostError';
+  }
+}
+
 export interface ConnectOptions {
   tenantId: string;
   sessionId: string;

@@ -1,12 +1,5 @@
 import type { Db, Queryable } from '../../../platform/db/db.js';
-import type { LeaseFence } from '../domain/whatsapp-driver.js';
-
-export class LeaseLostError extends Error {
-  constructor(readonly fence: LeaseFence) {
-    super(`lease of shard ${fence.shard} at epoch ${fence.epoch} is no longer held by ${fence.owner}`);
-    this.name = 'LeaseLostError';
-  }
-}
+import { LeaseLostError, type LeaseFence } from '../domain/whatsapp-driver.js';
 
 /**
  * Runs fn in a transaction only while `fence` still holds its shard's lease. The lease row is read

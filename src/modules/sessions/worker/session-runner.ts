@@ -5,15 +5,16 @@ import { updateSession } from '../adapters/session-repository.js';
 import { sessionEvent } from '../application/session-messages.js';
 import { backoffMs, closeAction } from '../domain/reconnect-policy.js';
 import type { DisconnectReason } from '../domain/session.js';
-import type {
-  ConnectionClose,
-  ConnectionListener,
-  ConnectionOpen,
-  LeaseFence,
-  WhatsAppConnection,
-  WhatsAppDriver,
+import {
+  LeaseLostError,
+  type ConnectionClose,
+  type ConnectionListener,
+  type ConnectionOpen,
+  type LeaseFence,
+  type WhatsAppConnection,
+  type WhatsAppDriver,
 } from '../domain/whatsapp-driver.js';
-import { fencedTransaction, LeaseLostError } from './fencing.js';
+import { fencedTransaction } from './fencing.js';
 
 export interface SessionRunnerDeps {
   db: Db;

@@ -8,7 +8,9 @@ import {
 } from 'baileys';
 import type { Db, Queryable } from '../../../../platform/db/db.js';
 import type { Logger } from '../../../../platform/logger.js';
-import type { LeaseFence } from '../../domain/whatsapp-driver.js';
+import { LeaseLostError, type LeaseFence } from '../../domain/whatsapp-driver.js';
+
+export { LeaseLostError };
 
 /**
  * Baileys' auth state (creds + signal keys) in Postgres, table whatsapp_auth_state, one row per
@@ -16,16 +18,6 @@ import type { LeaseFence } from '../../domain/whatsapp-driver.js';
  * lost its lease (paused, partitioned) writes nothing, so it cannot roll another worker's ratchets
  * back (which would show up as "Bad MAC" for every peer).
  */
-
-export class LeaseLostError extends Error {
-  constructor(
-    readonly fence: LeaseFence,
-    readonly sessionId: string,
-  ) {
-    super(`lease of shard ${fence.shard} at epoch ${fence.epoch} is no longer held by ${fence.owner} (session ${sessionId})`);
-    this.name = 'LeaseLostError';
-  }
-}
 
 export type SignalKeyType = keyof SignalDataTypeMap;
 
