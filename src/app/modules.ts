@@ -1,6 +1,7 @@
 import type { ServerType } from '@hono/node-server';
 import type { App } from '../platform/http/app.js';
 import type { Resources } from './resources.js';
+import { buildSessionsModule, createWhatsAppDriver } from './sessions-module.js';
 import { buildIdentityModules } from './identity-module.js';
 
 /** Anything a role starts and stops: stream consumers, the session worker, the WS hub. */
@@ -31,11 +32,12 @@ export interface ModuleHooks {
 export function buildModules(resources: Resources, hooks: ModuleHooks): Modules {
   // Users, auth and mail; identity.auth carries requireAuth and verifyAccessToken for other modules.
   const identity = buildIdentityModules(resources, hooks);
+  const sessions = buildSessionsModule(resources, hooks, identity.auth, createWhatsAppDriver(resources));
   return {
-    routers: [...identity.routers],
+    routers: [...identity.routers, ...sessions.routers],
     consumers: [...identity.consumers],
-    workers: [],
-    apiAttachments: [],
+    workers: [...sessions.workers],
+    apiAttachments: [...sessions.apiAttachments],
     consumerGroups: [...identity.consumerGroups],
   };
 }

@@ -7,6 +7,7 @@ import { WsHub, type WsIdentity } from '../events/ws/ws-hub.js';
 import { MemoryTicketStore, RedisTicketStore } from '../events/ws/ws-tickets.js';
 import { findLiveSession, toPrimitives } from '../modules/sessions/adapters/session-repository.js';
 import { SimulatorDriver } from '../modules/sessions/adapters/simulator/simulator-driver.js';
+import { createBaileysDriver } from '../modules/sessions/adapters/baileys/index.js';
 import { startSession } from '../modules/sessions/application/start-session.use-case.js';
 import { stopSession } from '../modules/sessions/application/stop-session.use-case.js';
 import { deleteSession } from '../modules/sessions/application/delete-session.use-case.js';
@@ -24,7 +25,7 @@ export interface AuthPorts {
 }
 
 /** Sessions: the API side, the worker with its WhatsApp driver, the simulator, and the WebSocket hub. */
-export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, auth: AuthPorts, driver: WhatsAppDriver): Partial<Modules> {
+export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, auth: AuthPorts, driver: WhatsAppDriver): Pick<Modules, 'routers' | 'workers' | 'apiAttachments'> {
   const { config, db, bus, logger, clock, redis, metrics } = resources;
   const commands = new CommandBus(db, { startSession, stopSession, deleteSession }, {
     afterCommit: hooks.onOutboxWrite,
@@ -82,7 +83,21 @@ export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, au
   };
 }
 
-export function createSimulatorDriver(resources: Resources): SimulatorDriver {
+/** The WhatsApp driver the configuration names: Baileys in production, the simulator for tests and demos. */
+export function createWhatsAppDriver(resources: Resources): WhatsAppDriver {
+  const { config, db, logger } = resources;
+  if (config.waDriver === 'simulator') return createSimulatorDriver(resources);
+  return createBaileysDriver({
+    db,
+    logger: logger.child({ driver: 'baileys' }),
+    version: config.waVersion,
+    browser: config.waBrowser,
+    // Retry receipts ask for a message we sent; until the message store exists there is none to give.
+    getMessage: async () => undefined,
+  });
+}
+
+function createSimulatorDriver(resources: Resources): SimulatorDriver {
   const ttl = resources.config.simulatorQrTtlMs;
   return new SimulatorDriver({
     db: resources.db,

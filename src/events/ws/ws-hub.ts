@@ -173,10 +173,8 @@ export class WsHub {
     const madeAt = uuidV7Time(since);
     if (madeAt === null) return null;
     const { bus } = this.options;
-    const first = await bus.firstId(STREAMS.domainEvents);
-    const start = `${Math.max(0, madeAt - RESUME_LOOKBACK_MS)}-0`;
-    if (!first || compareStreamIds(first, start) > 0) return null; // trimmed past the point: cannot resume
-    let cursor = start;
+    // Not found from just before it was made up to now: trimmed away, or never this tenant's.
+    let cursor = `${Math.max(0, madeAt - RESUME_LOOKBACK_MS)}-0`;
     for (;;) {
       const entries = await bus.range(STREAMS.domainEvents, cursor, REPLAY_CHUNK);
       for (const entry of entries) {
