@@ -123,13 +123,22 @@ export async function mailFilesTo(wahub: TestWahub, to: string): Promise<string[
   return files.filter((f) => f.endsWith(`-${to}.eml`) || f.includes(`-${to}-`)).sort();
 }
 
-/** Waits for the nth (1-based) email to `to` and returns the whole .eml text. */
-export async function waitForMail(wahub: TestWahub, to: string, nth = 1, timeoutMs = 10_000): Promise<string> {
+export interface MailQuery {
+  /** 1-based: the nth email (with this subject, when given) to the address. */
+  nth?: number;
+  subject?: string;
+  timeoutMs?: number;
+}
+
+/** Waits for an email to `to` and returns the whole .eml text. */
+export async function waitForMail(wahub: TestWahub, to: string, query: MailQuery = {}): Promise<string> {
+  const { nth = 1, subject, timeoutMs = 10_000 } = query;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const files = await mailFilesTo(wahub, to);
-    if (files.length >= nth) return readFile(path.join(mailDir(wahub), files[nth - 1]!), 'utf8');
-    if (Date.now() > deadline) throw new Error(`no email #${nth} to ${to} within ${timeoutMs} ms (found ${files.length})`);
+    const mails = await Promise.all((await mailFilesTo(wahub, to)).map((f) => readFile(path.join(mailDir(wahub), f), 'utf8')));
+    const matching = subject === undefined ? mails : mails.filter((m) => m.includes(`\nSubject: ${subject}\n`));
+    if (matching.length >= nth) return matching[nth - 1]!;
+    if (Date.now() > deadline) throw new Error(`no email #${nth} to ${to}${subject ? ` about "${subject}"` : ''} within ${timeoutMs} ms (found ${matching.length})`);
     await sleep(50);
   }
 }

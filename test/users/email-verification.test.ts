@@ -144,7 +144,7 @@ describe.each(MODES)('email verification (%s)', (mode) => {
       expect(answers[0]).toEqual({ status: 202, contentType: 'application/json', body: { status: 'accepted', message: expect.any(String) } });
 
       // Only the unverified account gets new emails (two requests: two emails).
-      await waitForMail(wahub, unverified.email, 3);
+      await waitForMail(wahub, unverified.email, { nth: 3 });
       await sleep(300);
       expect(await mailFilesTo(wahub, verified.email)).toHaveLength(1);
       expect(await mailFilesTo(wahub, unknown)).toHaveLength(0);
@@ -153,7 +153,7 @@ describe.each(MODES)('email verification (%s)', (mode) => {
     it('a new link supersedes the earlier ones', async () => {
       const { user, email, link } = await signUpAndReadLink();
       expect((await resend(email)).status).toBe(202);
-      const newer = linkIn(await waitForMail(wahub, email, 2), 'verify-email');
+      const newer = linkIn(await waitForMail(wahub, email, { nth: 2 }), 'verify-email');
       expect(newer.searchParams.get('token')).not.toBe(link.searchParams.get('token'));
       await expectProblem(await verify(user.id, link.searchParams.get('token')), 400, 'token_invalid');
       expect((await verify(user.id, newer.searchParams.get('token'))).status).toBe(200);
