@@ -16,6 +16,7 @@ import { sessionsRoutes } from '../modules/sessions/http/sessions-routes.js';
 import { simulatorRoutes } from '../modules/sessions/http/simulator-routes.js';
 import { wsTicketRoutes } from '../events/ws/ws-ticket-routes.js';
 import { SessionWorker } from '../modules/sessions/worker/session-worker.js';
+import { SessionEventPublisher } from '../modules/sessions/worker/session-event-publisher.js';
 import type { ModuleHooks, Modules } from './modules.js';
 import type { Resources } from './resources.js';
 
@@ -49,6 +50,12 @@ export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, au
     claimIdleMs: config.streamClaimIdleMs,
     maxDeliveries: config.streamMaxDeliveries,
     onOutboxWrite: hooks.onOutboxWrite,
+    publisher: new SessionEventPublisher(bus, logger.child({ role: 'worker' }), {
+      storeRaw: config.storeRawMessages,
+      onPublished: (types) => {
+        for (const type of types) metrics.sessionEvents.inc({ type });
+      },
+    }),
   });
   const sessionsGauge = metrics.gauge('wahub_sessions', 'Sessions by status', ['status'], async (gauge) => {
     gauge.reset();

@@ -75,6 +75,7 @@ const envSchema = z
     WORKER_SHARDS: int(16, 1, 1024),
     WORKER_LEASE_TTL_MS: int(15_000, 1000),
     SIMULATOR_QR_TTL_MS: int(60_000, 100),
+    STORE_RAW_MESSAGES: bool(false),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -132,6 +133,8 @@ export interface Config {
   workerLeaseTtlMs: number;
   /** How long the simulator shows its first QR (each later one: a third of it). */
   simulatorQrTtlMs: number;
+  /** Keep WhatsApp's whole message (events' `raw`, session_messages.raw); needed to forward media faithfully. */
+  storeRawMessages: boolean;
 }
 
 export class ConfigError extends Error {
@@ -188,5 +191,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workerShards: e.WORKER_SHARDS,
     workerLeaseTtlMs: e.WORKER_LEASE_TTL_MS,
     simulatorQrTtlMs: e.SIMULATOR_QR_TTL_MS,
+    storeRawMessages: e.STORE_RAW_MESSAGES,
   };
 }

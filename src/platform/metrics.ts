@@ -36,6 +36,12 @@ export class Metrics {
     labelNames: ['stream', 'group'] as const,
     registers: [this.registry],
   });
+  readonly sessionEvents = new Counter({
+    name: 'wahub_session_events_total',
+    help: 'session.* events published by the workers of this process, by type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
   readonly commands = new Histogram({
     name: 'wahub_command_duration_seconds',
     help: 'Command bus use cases by command and outcome',

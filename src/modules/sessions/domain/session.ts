@@ -48,6 +48,11 @@ export const SESSION_COMMANDS = {
   start: 'session.start',
   stop: 'session.stop',
   logout: 'session.logout',
+  sendMessage: 'session.sendMessage',
+  editMessage: 'session.editMessage',
+  deleteMessage: 'session.deleteMessage',
+  reactMessage: 'session.reactMessage',
+  readMessages: 'session.readMessages',
 } as const;
 
 /** FNV-1a: a stable, cheap hash so every process maps a session to the same shard. */

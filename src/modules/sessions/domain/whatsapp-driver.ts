@@ -1,4 +1,5 @@
 import type { Logger } from '../../../platform/logger.js';
+import type { WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from './whatsapp-events.js';
 
 /**
  * The port between wahub and WhatsApp. Two drivers implement it: Baileys (production) and the
@@ -41,6 +42,8 @@ export interface ConnectionListener {
   onOpen(open: ConnectionOpen): void;
   /** The connection is dead after this; the worker decides whether to connect again. */
   onClose(close: ConnectionClose): void;
+  /** Messages, receipts, edits, deletes, reactions, contacts, presence, history: in the order they happened. */
+  onEvents(events: WhatsAppEvent[]): void;
 }
 
 /**
@@ -64,6 +67,19 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** WhatsApp refused a command (or it cannot be made): reported as `session.command.failed`. */
+export class WhatsAppCommandError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    /** true: trying again later may work (not connected, timeout); false: it never will (e.g. 463). */
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'WhatsAppCommandError';
+  }
+}
+
 export interface ConnectOptions {
   tenantId: string;
   sessionId: string;
@@ -75,6 +91,12 @@ export interface ConnectOptions {
 }
 
 export interface WhatsAppConnection {
+  /**
+   * Runs a command towards WhatsApp. A send resolves with the message it created, and the driver
+   * reports that message exactly once, as a `messages.upsert` (append) carrying the requestId.
+   * Rejects with WhatsAppCommandError when WhatsApp (or the driver) refuses it.
+   */
+  execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult>;
   /** Closes the socket and keeps the login (the session can resume without a new scan). */
   close(): Promise<void>;
   /** Logs out of WhatsApp (the phone drops this linked device) and closes. */

@@ -7,6 +7,7 @@ import { backoffMs, closeAction } from '../domain/reconnect-policy.js';
 import type { DisconnectReason } from '../domain/session.js';
 import {
   LeaseLostError,
+  WhatsAppCommandError,
   type ConnectionClose,
   type ConnectionListener,
   type ConnectionOpen,
@@ -15,6 +16,7 @@ import {
   type WhatsAppDriver,
 } from '../domain/whatsapp-driver.js';
 import { fencedTransaction } from './fencing.js';
+import type { WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from '../domain/whatsapp-events.js';
 
 export interface SessionRunnerDeps {
   db: Db;
@@ -25,6 +27,8 @@ export interface SessionRunnerDeps {
   onOutboxWrite: () => void;
   /** Called when the runner ends for good (stopped, logged out, final close, lease lost). */
   onEnded: (sessionId: string) => void;
+  /** Receives what the connection reports besides its life (messages, receipts, ...), in order. */
+  onEvents: (runner: SessionRunner, events: WhatsAppEvent[]) => void;
   now?: () => Date;
   random?: () => number;
 }
@@ -95,6 +99,7 @@ export class SessionRunner implements ConnectionListener {
   /** Drops the connection at once, without waiting for queued work (the lease is gone). */
   abandon(): void {
     this.state = 'ended';
+    this.wakeOpenWaiters();
     clearTimeout(this.reconnectTimer);
     const connection = this.connection;
     this.connection = undefined;
@@ -103,6 +108,40 @@ export class SessionRunner implements ConnectionListener {
   }
 
   private wasOpen = false;
+  private openWaiters = new Set<() => void>();
+
+  /**
+   * Runs a command on the connection. While the session is (re)connecting it waits up to waitMs
+   * for it to open; a session that is not running here fails at once.
+   */
+  async execute(command: WhatsAppCommand, waitMs = 10_000): Promise<WhatsAppCommandResult> {
+    if (this.state !== 'open' && this.state !== 'ended') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs);
+        const self = this;
+        function done() {
+          clearTimeout(timer);
+          self.openWaiters.delete(done);
+          resolve();
+        }
+        this.openWaiters.add(done);
+      });
+    }
+    const connection = this.connection;
+    if (this.state !== 'open' || !connection) {
+      throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
+    }
+    return connection.execute(command);
+  }
+
+  onEvents(events: WhatsAppEvent[]): void {
+    if (this.state === 'ended' || events.length === 0) return;
+    this.deps.onEvents(this, events);
+  }
+
+  private wakeOpenWaiters(): void {
+    for (const wake of [...this.openWaiters]) wake();
+  }
 
   // ConnectionListener: the driver calls these; each is queued behind the previous one.
   onQr(qr: string, expiresAt: Date): void {
@@ -134,6 +173,7 @@ export class SessionRunner implements ConnectionListener {
         [sessionEvent('session.status.connected', this.sessionId, { tenantId: this.tenantId, phone: open.phone, connectedAt: connectedAt.toISOString() }, connectedAt)],
       );
       this.logger.info({ phone: open.phone }, 'session connected');
+      this.wakeOpenWaiters();
     });
   }
 
@@ -200,6 +240,7 @@ export class SessionRunner implements ConnectionListener {
   private async end(options: { keepConnection?: boolean } = {}): Promise<void> {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    this.wakeOpenWaiters();
     clearTimeout(this.reconnectTimer);
     const connection = this.connection;
     this.connection = undefined;

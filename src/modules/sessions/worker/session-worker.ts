@@ -11,6 +11,10 @@ import { ShardLeaseManager } from './shard-leases.js';
 import { enqueueOutbox } from '../../../events/outbox/outbox.js';
 import { updateSession } from '../adapters/session-repository.js';
 import { sessionEvent } from '../application/session-messages.js';
+import { MESSAGING_COMMANDS, toDriverCommand } from '../domain/messaging-commands.js';
+import { WhatsAppCommandError } from '../domain/whatsapp-driver.js';
+import type { WhatsAppEvent } from '../domain/whatsapp-events.js';
+import type { SessionEventPublisher } from './session-event-publisher.js';
 
 export const SESSION_WORKERS_GROUP = 'session-workers';
 
@@ -25,6 +29,7 @@ export interface SessionWorkerOptions {
   claimIdleMs: number;
   maxDeliveries: number;
   onOutboxWrite: () => void;
+  publisher: SessionEventPublisher;
 }
 
 interface OwnedShard {
@@ -147,6 +152,7 @@ export class SessionWorker {
       onEnded: (id) => {
         if (this.runners.get(id) === runner) this.runners.delete(id);
       },
+      onEvents: (from, events) => this.onDriverEvents(from, events),
     });
     this.runners.set(sessionId, runner);
     runner.start();
@@ -180,6 +186,10 @@ export class SessionWorker {
         else await this.options.driver.wipeAuthState(sessionId);
         break;
       default:
+        if (MESSAGING_COMMANDS.includes(command.type)) {
+          await this.runMessagingCommand(owned.fence, command);
+          return;
+        }
         this.logger.warn({ type: command.type }, 'unknown session command ignored');
     }
     await db.query(
@@ -187,6 +197,82 @@ export class SessionWorker {
        on conflict (command_id) do nothing`,
       [command.eventId, tenantId, sessionId, command.type],
     );
+  }
+
+  /**
+   * Runs a send, edit, delete, react or read on the session's connection and records the outcome
+   * with the command id, so a redelivered command is never run twice. A refusal is reported to the
+   * tenant as `session.command.failed` instead of vanishing.
+   */
+  private async runMessagingCommand(fence: LeaseFence, command: EventEnvelope<{ tenantId: string }>): Promise<void> {
+    const sessionId = command.sessionId!;
+    const tenantId = command.payload.tenantId;
+    const runner = this.runners.get(sessionId);
+    let outcome: { status: 'done' | 'failed'; result: Record<string, unknown> };
+    try {
+      if (!runner?.active) throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
+      const { message } = await runner.execute(toDriverCommand(command.type, command.eventId, command.payload));
+      outcome = { status: 'done', result: message ? { messageId: message.key.id, chatJid: message.key.remoteJid } : {} };
+    } catch (error) {
+      if (!(error instanceof WhatsAppCommandError)) throw error; // unexpected: leave it pending, it is retried
+      this.logger.warn({ sessionId, requestId: command.eventId, command: command.type, reason: error.reason }, 'command failed');
+      outcome = { status: 'failed', result: { reason: error.reason, detail: error.message } };
+    }
+    await fencedTransaction(this.options.db, fence, async (tx) => {
+      const [recorded] = await tx.query(
+        `insert into session_commands (command_id, tenant_id, session_id, type, status, result) values ($1, $2, $3, $4, $5, $6)
+         on conflict (command_id) do nothing returning command_id`,
+        [command.eventId, tenantId, sessionId, command.type, outcome.status, outcome.result],
+      );
+      if (recorded && outcome.status === 'failed') {
+        await enqueueOutbox(tx, [
+          sessionEvent('session.command.failed', sessionId, { tenantId, requestId: command.eventId, command: command.type, reason: String(outcome.result.reason), messageId: null }),
+        ]);
+      }
+    });
+    if (outcome.status === 'failed') this.options.onOutboxWrite();
+  }
+
+  private onDriverEvents(runner: SessionRunner, events: WhatsAppEvent[]): void {
+    void this.options.publisher.publish(runner.tenantId, runner.sessionId, events);
+    const nacks = events.flatMap((e) =>
+      e.kind === 'messages.update' ? e.updates.filter((u) => u.status === 'failed' && u.key.fromMe) : [],
+    );
+    if (nacks.length > 0) {
+      const fence = this.shards.get(shardOf(runner.sessionId, this.options.shards))?.fence;
+      if (fence) void this.reportNacks(fence, runner.tenantId, runner.sessionId, nacks).catch((error) => this.logger.error({ err: error }, 'reporting a failed send failed'));
+    }
+  }
+
+  /** WhatsApp refused a send after it resolved (e.g. 463): tell the tenant which request it was. */
+  private async reportNacks(
+    fence: LeaseFence,
+    tenantId: string,
+    sessionId: string,
+    nacks: { key: { id: string }; error: { code: number; reason: string } | null }[],
+  ): Promise<void> {
+    await fencedTransaction(this.options.db, fence, async (tx) => {
+      const rows = await tx.query<{ command_id: string; type: string; message_id: string }>(
+        `update session_commands set status = 'failed', result = result || jsonb_build_object('nack', true)
+         where session_id = $1 and result ? 'messageId' and result ->> 'messageId' = any($2::text[]) and status = 'done'
+         returning command_id, type, result ->> 'messageId' as message_id`,
+        [sessionId, nacks.map((n) => n.key.id)],
+      );
+      await enqueueOutbox(
+        tx,
+        rows.map((row) => {
+          const error = nacks.find((n) => n.key.id === row.message_id)?.error;
+          return sessionEvent('session.command.failed', sessionId, {
+            tenantId,
+            requestId: row.command_id,
+            command: row.type,
+            reason: error ? `${error.reason} (${error.code})` : 'rejected_by_server',
+            messageId: row.message_id,
+          });
+        }),
+      );
+    });
+    this.options.onOutboxWrite();
   }
 
   /** A stop for a session no runner holds here (it never connected): record it stopped all the same. */

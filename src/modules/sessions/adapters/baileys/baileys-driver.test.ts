@@ -85,6 +85,7 @@ function recorder() {
     onPairingCode: vi.fn<ConnectionListener['onPairingCode']>(),
     onOpen: vi.fn<ConnectionListener['onOpen']>(),
     onClose: vi.fn<ConnectionListener['onClose']>(),
+    onEvents: vi.fn<ConnectionListener['onEvents']>(),
   };
   return listener;
 }

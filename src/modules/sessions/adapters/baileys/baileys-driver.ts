@@ -17,14 +17,16 @@ import {
 import type { Db } from '../../../../platform/db/db.js';
 import type { Logger } from '../../../../platform/logger.js';
 import { systemClock, type Clock } from '../../../../platform/clock.js';
-import type {
-  ConnectionClose,
-  ConnectionListener,
-  ConnectionOpen,
-  ConnectOptions,
-  WhatsAppConnection,
-  WhatsAppDriver,
+import {
+  WhatsAppCommandError,
+  type ConnectionClose,
+  type ConnectionListener,
+  type ConnectionOpen,
+  type ConnectOptions,
+  type WhatsAppConnection,
+  type WhatsAppDriver,
 } from '../../domain/whatsapp-driver.js';
+import type { WhatsAppCommand, WhatsAppCommandResult } from '../../domain/whatsapp-events.js';
 import {
   createAuthStateStore,
   deleteAuthState,
@@ -256,6 +258,10 @@ class BaileysConnection implements WhatsAppConnection {
       for (const update of updates) if (update.id) caches.groupMetadata.delete(this.sessionId, update.id);
     });
     this.sock.ev.on('group-participants.update', ({ id }) => caches.groupMetadata.delete(this.sessionId, id));
+  }
+
+  async execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
+    throw new WhatsAppCommandError('unsupported', `the Baileys driver cannot run ${command.kind} yet`);
   }
 
   async close(): Promise<void> {

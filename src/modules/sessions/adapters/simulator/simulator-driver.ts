@@ -2,20 +2,20 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../../../platform/db/db.js';
 import type { Logger } from '../../../../platform/logger.js';
 import type { StreamBus } from '../../../../events/bus/stream-bus.js';
-import type {
-  CloseReason,
-  ConnectOptions,
-  ConnectionListener,
-  WhatsAppConnection,
-  WhatsAppDriver,
+import {
+  WhatsAppCommandError,
+  type CloseReason,
+  type ConnectOptions,
+  type ConnectionListener,
+  type WhatsAppConnection,
+  type WhatsAppDriver,
 } from '../../domain/whatsapp-driver.js';
+import type { WaMessageKey, WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from '../../domain/whatsapp-events.js';
+import { historyBatches, inboundMessage, LidBook, newMessageId, nowSeconds, textMessage, type PhoneAction } from './simulated-phone.js';
 
 export const SIMULATOR_CONTROL_STREAM = 'simulator-control';
 
-/** What the phone side does to a session; sent by the /simulator API to whichever worker holds it. */
-export type SimulatorAction =
-  | { action: 'scan'; sessionId: string; phone: string }
-  | { action: 'disconnect'; sessionId: string; reason: 'connection_lost' | 'logged_out' | 'connection_replaced' };
+export type { PhoneAction as SimulatorAction } from './simulated-phone.js';
 
 export interface SimulatorOptions {
   db: Db;
@@ -26,6 +26,8 @@ export interface SimulatorOptions {
   nextQrTtlMs?: number;
   qrRefs?: number;
   pairingCodeTtlMs?: number;
+  /** How long the phone takes to send delivered, then read, receipts for our messages. */
+  receiptDelayMs?: number;
 }
 
 /** A QR payload shaped like WhatsApp's: `ref,noiseKey,identityKey,advSecret`, all base64. */
@@ -43,6 +45,7 @@ class SimulatedConnection implements WhatsAppConnection {
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   phase: 'linking' | 'open' = 'linking';
+  ownJid = '';
 
   constructor(
     readonly options: ConnectOptions,
@@ -68,6 +71,19 @@ class SimulatedConnection implements WhatsAppConnection {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.driver.forget(this);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  report(...events: WhatsAppEvent[]): void {
+    if (!this.closed && this.phase === 'open') this.listener.onEvents(events);
+  }
+
+  async execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
+    if (this.closed || this.phase !== 'open') throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
+    return this.driver.execute(this, command);
   }
 
   async close(): Promise<void> {
@@ -114,7 +130,7 @@ export class SimulatorDriver implements WhatsAppDriver {
         const entries = await this.options.bus.read(SIMULATOR_CONTROL_STREAM, last, { count: 100, blockMs: 500 });
         for (const entry of entries) {
           last = entry.id;
-          await this.apply(JSON.parse(entry.fields.data ?? '{}') as SimulatorAction);
+          await this.apply(JSON.parse(entry.fields.data ?? '{}') as PhoneAction);
         }
       } catch (error) {
         if (this.running) this.options.logger.error({ err: error }, 'simulator control read failed');
@@ -123,7 +139,7 @@ export class SimulatorDriver implements WhatsAppDriver {
     }
   }
 
-  private async apply(action: SimulatorAction): Promise<void> {
+  private async apply(action: PhoneAction): Promise<void> {
     const connection = this.connections.get(action.sessionId);
     if (!connection) return; // another worker holds it, or nobody: the phone's action reaches no socket
     const { tenantId, sessionId } = connection.options;
@@ -138,17 +154,132 @@ export class SimulatorDriver implements WhatsAppDriver {
       connection.drop('restart_required', 515);
       return;
     }
-    switch (action.reason) {
-      case 'connection_lost':
-        connection.drop('connection_lost', 428);
+    if (action.action === 'disconnect') {
+      switch (action.reason) {
+        case 'connection_lost':
+          connection.drop('connection_lost', 428);
+          break;
+        case 'logged_out':
+          await this.options.db.query(`update simulator_devices set registered = false, updated_at = now() where session_id = $1`, [sessionId]);
+          connection.drop('logged_out', 401);
+          break;
+        case 'connection_replaced':
+          connection.drop('connection_replaced', 440);
+          break;
+      }
+      return;
+    }
+    await this.phoneDoes(connection, action);
+  }
+
+  /** Messages, receipts, edits, deletes, reactions, presence, contacts and history from the other side. */
+  private async phoneDoes(connection: SimulatedConnection, action: Exclude<PhoneAction, { action: 'scan' | 'disconnect' }>): Promise<void> {
+    const lids = this.lidBook(connection.options.sessionId);
+    switch (action.action) {
+      case 'message':
+        connection.report({ kind: 'messages.upsert', upsertType: 'notify', requestId: null, messages: [inboundMessage(action, lids)] });
         break;
-      case 'logged_out':
-        await this.options.db.query(`update simulator_devices set registered = false, updated_at = now() where session_id = $1`, [sessionId]);
-        connection.drop('logged_out', 401);
+      case 'receipts':
+        connection.report({
+          kind: 'messages.update',
+          source: action.keys.some((k) => k.remoteJid.endsWith('@g.us')) ? 'group-receipt' : 'receipt',
+          updates: action.keys.map((key) => ({ key, status: action.status, statusAt: action.at, participant: null, error: null })),
+        });
         break;
-      case 'connection_replaced':
-        connection.drop('connection_replaced', 440);
+      case 'edit':
+        connection.report({ kind: 'messages.edit', edits: [{ key: action.key, type: action.type, text: action.text, editedAt: action.at }] });
         break;
+      case 'delete':
+        connection.report({ kind: 'messages.delete', scope: 'message', deletes: [{ key: action.key, deletedAt: action.at }] });
+        break;
+      case 'clear-chat':
+        connection.report({ kind: 'messages.delete', scope: 'chat', chatJid: action.chatJid, deletedAt: action.at });
+        break;
+      case 'reaction':
+        connection.report({
+          kind: 'messages.reaction',
+          reactions: [{ key: action.key, actorJid: action.actorJid, fromMe: false, emoji: action.emoji, reactedAt: action.at, removed: action.emoji === null }],
+        });
+        break;
+      case 'presence':
+        connection.report({ kind: 'presence.update', chatJid: action.jid, updates: [{ jid: action.jid, presence: action.presence, lastSeen: action.lastSeen }] });
+        break;
+      case 'contacts':
+        connection.report({ kind: 'contacts.upsert', contacts: action.contacts });
+        break;
+      case 'lid-mapping':
+        lids.add(action.mapping);
+        connection.report({ kind: 'lid.mapping', mappings: [action.mapping] });
+        break;
+      case 'history':
+        for (const batch of historyBatches(action, connection.ownJid)) {
+          if (connection.isClosed) return;
+          connection.report(batch);
+          // Let the event loop breathe between batches, as WhatsApp's chunks arrive over time.
+          await new Promise((r) => setImmediate(r));
+        }
+        break;
+    }
+  }
+
+  private readonly lidBooks = new Map<string, LidBook>();
+  private lidBook(sessionId: string): LidBook {
+    let book = this.lidBooks.get(sessionId);
+    if (!book) {
+      book = new LidBook();
+      this.lidBooks.set(sessionId, book);
+    }
+    return book;
+  }
+
+  /** What the phone sees when we send, edit, delete, react or read; plus the echoes a real phone sends back. */
+  async execute(connection: SimulatedConnection, command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
+    const { tenantId, sessionId } = connection.options;
+    const at = nowSeconds();
+    const own = (key: WaMessageKey) => ({ id: key.id, remoteJid: key.remoteJid });
+    switch (command.kind) {
+      case 'send': {
+        const source = command.forward;
+        const key: WaMessageKey = { id: newMessageId(), remoteJid: command.to, fromMe: true, participant: null, remoteJidAlt: null, participantAlt: null };
+        const text = source ? source.text : command.text;
+        const message = textMessage(key, text, at, { quotedMessageId: command.quoted?.key.id ?? null, status: 'sent' });
+        if (source) message.type = source.type;
+        await this.record(tenantId, sessionId, source ? 'forward' : 'message', {
+          requestId: command.requestId,
+          id: key.id,
+          to: command.to,
+          text,
+          quotedMessageId: command.quoted?.key.id ?? null,
+          forwardedMessageId: source?.key.id ?? null,
+        });
+        connection.report({ kind: 'messages.upsert', upsertType: 'append', requestId: command.requestId, messages: [message] });
+        const delay = this.options.receiptDelayMs ?? 150;
+        connection.later(delay, () =>
+          connection.report({ kind: 'messages.update', source: 'receipt', updates: [{ key, status: 'delivered', statusAt: nowSeconds(), participant: null, error: null }] }),
+        );
+        connection.later(delay * 2, () =>
+          connection.report({ kind: 'messages.update', source: 'receipt', updates: [{ key, status: 'read', statusAt: nowSeconds(), participant: null, error: null }] }),
+        );
+        return { message };
+      }
+      case 'edit':
+        await this.record(tenantId, sessionId, 'edit', { requestId: command.requestId, ...own(command.target.key), text: command.text });
+        connection.report({ kind: 'messages.edit', edits: [{ key: command.target.key, type: command.target.type, text: command.text, editedAt: at }] });
+        return { message: null };
+      case 'delete':
+        await this.record(tenantId, sessionId, 'delete', { requestId: command.requestId, ...own(command.target.key) });
+        connection.report({ kind: 'messages.delete', scope: 'message', deletes: [{ key: command.target.key, deletedAt: at }] });
+        return { message: null };
+      case 'react':
+        await this.record(tenantId, sessionId, 'reaction', { requestId: command.requestId, ...own(command.target.key), emoji: command.emoji });
+        connection.report({
+          kind: 'messages.reaction',
+          reactions: [{ key: command.target.key, actorJid: connection.ownJid, fromMe: true, emoji: command.emoji, reactedAt: at, removed: command.emoji === null }],
+        });
+        return { message: null };
+      case 'read':
+        await this.record(tenantId, sessionId, 'read', { requestId: command.requestId, messageIds: command.keys.map((k) => k.id), chatJid: command.keys[0]?.remoteJid ?? null });
+        return { message: null };
     }
   }
 
@@ -171,6 +302,7 @@ export class SimulatorDriver implements WhatsAppDriver {
     if (device) {
       connection.later(0, () => {
         connection.phase = 'open';
+        connection.ownJid = `${device.phone}@s.whatsapp.net`;
         options.listener.onOpen({ phone: device.phone, jid: `${device.phone}@s.whatsapp.net`, lid: device.lid, name: device.name });
       });
     } else if (options.pairingPhone) {
