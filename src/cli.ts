@@ -19,40 +19,45 @@ In the embedded mode (no DATABASE_URL) stop a running wahub first: one process a
 open the embedded database in DATA_DIR.
 `;
 
-type Command = (resources: Resources, args: string[]) => Promise<void>;
+class UsageError extends Error {}
+
+/** A command parses its arguments first (before any database is opened), then runs. */
+interface Command {
+  parse(args: string[]): (resources: Resources) => Promise<void>;
+}
 
 const commands: Record<string, Command> = {
-  // createResources has applied the migrations already: report where the schema stands.
-  async migrate(resources) {
-    const rows = await resources.db.query<{ version: string }>('select version from schema_migrations order by version');
-    process.stdout.write(`Database is up to date (${rows.length} migrations: ${rows.map((r) => r.version).join(', ')})\n`);
+  migrate: {
+    parse: () => async (resources) => {
+      // createResources has applied the migrations already: report where the schema stands.
+      const rows = await resources.db.query<{ version: string }>('select version from schema_migrations order by version');
+      process.stdout.write(`Database is up to date (${rows.length} migrations: ${rows.map((r) => r.version).join(', ')})\n`);
+    },
   },
 
-  async 'user:create'(resources, args) {
-    const { values } = parseArgs({
-      args,
-      options: {
-        email: { type: 'string' },
-        password: { type: 'string' },
-        name: { type: 'string' },
-        verified: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-    if (!values.email || !values.password) throw new UsageError('user:create needs --email and --password');
-    const identity = buildIdentityModules(resources, { onOutboxWrite: () => {} });
-    const user = await identity.users.signUp.execute({
-      email: values.email,
-      password: values.password,
-      name: values.name,
-      verified: values.verified,
-    });
-    process.stdout.write(`${JSON.stringify(user, null, 2)}\n`);
-    if (!values.verified) process.stderr.write('A verification email is queued; wahub sends it once it runs (npm start).\n');
+  'user:create': {
+    parse(args) {
+      const { values } = parseArgs({
+        args,
+        options: {
+          email: { type: 'string' },
+          password: { type: 'string' },
+          name: { type: 'string' },
+          verified: { type: 'boolean', default: false },
+        },
+        strict: true,
+      });
+      const { email, password, name, verified } = values;
+      if (!email || !password) throw new UsageError('user:create needs --email and --password');
+      return async (resources) => {
+        const identity = buildIdentityModules(resources, { onOutboxWrite: () => {} });
+        const user = await identity.users.signUp.execute({ email, password, name, verified });
+        process.stdout.write(`${JSON.stringify(user, null, 2)}\n`);
+        if (!verified) process.stderr.write('A verification email is queued; wahub sends it once it runs (npm start).\n');
+      };
+    },
   },
 };
-
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
@@ -65,12 +70,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Unknown command "${name}".\n\n${USAGE}`);
     return 1;
   }
+  const run = command.parse(args);
   const config = loadConfig();
   // Logs go to stderr: stdout carries the command's result, for scripts to read.
   const logger = pino({ level: config.logLevel, base: { service: 'wahub-cli' } }, pino.destination(2));
   const resources = await createResources(config, { logger, metrics: new Metrics({ defaultMetrics: false }) });
   try {
-    await command(resources, args);
+    await run(resources);
     return 0;
   } finally {
     await resources.close();
