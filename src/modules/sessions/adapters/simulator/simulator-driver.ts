@@ -17,6 +17,9 @@ export const SIMULATOR_CONTROL_STREAM = 'simulator-control';
 
 export type { PhoneAction as SimulatorAction } from './simulated-phone.js';
 
+/** Numbers starting with 000 play accounts WhatsApp will not let us reach: sends get a 463 NACK. */
+export const isRestricted = (jid: string): boolean => /^000\d*@s\.whatsapp\.net$/.test(jid);
+
 export interface SimulatorOptions {
   db: Db;
   bus: StreamBus;
@@ -254,6 +257,17 @@ export class SimulatorDriver implements WhatsAppDriver {
         });
         connection.report({ kind: 'messages.upsert', upsertType: 'append', requestId: command.requestId, messages: [message] });
         const delay = this.options.receiptDelayMs ?? 150;
+        if (isRestricted(command.to)) {
+          // Like WhatsApp's reach-out time lock: the send resolved, then the server refuses it (463).
+          connection.later(delay, () =>
+            connection.report({
+              kind: 'messages.update',
+              source: 'receipt',
+              updates: [{ key, status: 'failed', statusAt: nowSeconds(), participant: null, error: { code: 463, reason: 'reach_out_time_lock' } }],
+            }),
+          );
+          return { message };
+        }
         connection.later(delay, () =>
           connection.report({ kind: 'messages.update', source: 'receipt', updates: [{ key, status: 'delivered', statusAt: nowSeconds(), participant: null, error: null }] }),
         );
