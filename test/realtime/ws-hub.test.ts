@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES } from '../support/services.js';
 import { startTestWahub, type TestWahub } from '../support/wahub.js';
 import { connectWs, signUpAndLogin } from '../support/clients.js';
+import { JoseAccessTokenCodec } from '../../src/modules/auth/adapters/jose-access-token.codec.js';
+import { systemClock } from '../../src/platform/clock.js';
 
 describe.each(MODES)('WebSocket hub (%s)', (mode) => {
   let wahub: TestWahub;
@@ -98,6 +100,16 @@ describe.each(MODES)('WebSocket hub (%s)', (mode) => {
     const reused = connectWs(wahub.url, { ticket });
     expect((await reused.closed).code).toBe(4401);
     expect((await wahub.request('POST', '/ws/ticket')).status).toBe(401);
+  });
+
+  it('closes the socket with 4401 when its access token expires', async () => {
+    const user = await signUpAndLogin(wahub, 'expiry');
+    const codec = new JoseAccessTokenCodec({ secret: wahub.resources.jwtSecret, ttlSeconds: 2, clock: systemClock });
+    const { token } = await codec.sign({ userId: user.userId, tenantId: user.tenantId, tokenVersion: 0 });
+    const ws = connectWs(wahub.url, { accessToken: token });
+    await ws.next('session.snapshot');
+    const closed = await ws.closed;
+    expect(closed.code).toBe(4401);
   });
 
   it('closes the sockets of a user who logs out everywhere', async () => {

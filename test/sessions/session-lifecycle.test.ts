@@ -87,6 +87,46 @@ describe.each(MODES)('session lifecycle over HTTP and WebSocket with the simulat
     }
   });
 
+  it('pairs by phone number with a pairing code, and a new connection gets the full snapshot', async () => {
+    const user = await signUpAndLogin(wahub, 'pairing');
+    const ws = connectWs(wahub.url, { accessToken: user.accessToken });
+    try {
+      await ws.next('session.snapshot');
+      expect((await wahub.request('POST', '/sessions', { token: user.accessToken, body: { phoneNumber: 'abc' } })).status).toBe(400);
+      const res = await wahub.request('POST', '/sessions', { token: user.accessToken, body: { phoneNumber: '+51 999 888 777' } });
+      expect(res.status).toBe(201);
+      const { session } = (await res.json()) as { session: { id: string } };
+      const code = await ws.next('session.pairing.code');
+      expect(code.payload).toEqual({ tenantId: user.tenantId, code: expect.stringMatching(/^[A-Z0-9]{8}$/), expiresAt: expect.stringMatching(ISO) });
+      expect(ws.events.some((e) => e.type === 'session.qr.updated')).toBe(false);
+      await wahub.request('POST', `/simulator/sessions/${session.id}/scan`, { token: user.accessToken, body: { phone: '51999888777' } });
+      await ws.next('session.status.connected');
+
+      const again = connectWs(wahub.url, { accessToken: user.accessToken });
+      const snapshot = await again.next('session.snapshot');
+      expect(snapshot.sessionId).toBe(session.id);
+      expect(snapshot.payload).toEqual({
+        tenantId: user.tenantId,
+        session: {
+          id: session.id,
+          tenantId: user.tenantId,
+          status: 'connected',
+          phone: '51999888777',
+          qr: null,
+          qrExpiresAt: null,
+          connectedAt: expect.stringMatching(ISO),
+          disconnectedAt: null,
+          disconnectedReason: null,
+          createdAt: expect.stringMatching(ISO),
+          updatedAt: expect.stringMatching(ISO),
+        },
+      });
+      again.close();
+    } finally {
+      ws.close();
+    }
+  });
+
   it('reconnects after connection_lost, ends on logged_out, and reports connection_replaced', async () => {
     const user = await signUpAndLogin(wahub, 'grace');
     const ws = connectWs(wahub.url, { accessToken: user.accessToken });
