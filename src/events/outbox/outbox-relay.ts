@@ -9,19 +9,68 @@ export interface OutboxRelayOptions {
   logger: Logger;
   batchSize?: number;
   pollMs?: number;
+  /** Published rows are deleted after this many hours (fractions allowed). */
   retentionHours: number;
+  /**
+   * Consumer inbox rows (processed_events) are deleted after this many hours; default 7 days.
+   * Keep it longer than an event can take to be redelivered.
+   */
+  processedEventsRetentionHours?: number;
   onPublished?: (count: number) => void;
+}
+
+export interface PublishResult {
+  /** Rows this relay locked. */
+  claimed: number;
+  /** Rows it published: the claimed rows that head their partition. */
+  published: number;
 }
 
 interface ClaimedRow {
   id: number;
-  partition_key: string;
   stream: string;
-  message: EventEnvelope;
+  publishable: boolean;
+  /** Only for publishable rows. */
+  message: EventEnvelope | null;
 }
 
 const PRUNE_EVERY_MS = 60_000;
-const PROCESSED_EVENTS_RETENTION = '7 days';
+const PRUNE_CHUNK = 5_000;
+/** At most this many chunks per prune call, so one call cannot hold the (PGlite) connection for long. */
+const PRUNE_MAX_CHUNKS = 20;
+const DEFAULT_PROCESSED_EVENTS_RETENTION_HOURS = 7 * 24;
+const ERROR_BACKOFF_MS = 1000;
+
+/**
+ * Claims pending rows with row locks, skipping rows other relays hold, and marks which may go out:
+ * a partition goes out as a prefix of its pending rows, so its order holds with any number of
+ * relays. The first pending row of a partition outside this claim (another relay holds it, or the
+ * limit cut it off) blocks every later row of that partition until it is published. One
+ * index probe per partition (outbox_pending_partition), not one per row.
+ */
+const CLAIM_SQL = `
+with claimed as materialized (
+  select id, partition_key, stream, message from outbox
+  where status = 'pending'
+  order by id
+  limit $1
+  for update skip locked
+),
+blockers as (
+  select p.partition_key, (
+    select o.id from outbox o
+    where o.status = 'pending' and o.partition_key = p.partition_key and o.id < p.last_id
+      and not exists (select 1 from claimed x where x.id = o.id)
+    order by o.id
+    limit 1
+  ) as first_blocker
+  from (select partition_key, max(id) as last_id from claimed group by partition_key) p
+)
+select c.id, c.stream,
+  (b.first_blocker is null or c.id < b.first_blocker) as publishable,
+  case when b.first_blocker is null or c.id < b.first_blocker then c.message end as message
+from claimed c join blockers b on b.partition_key = c.partition_key
+order by c.id`;
 
 /**
  * Publishes outbox rows to their streams, at least once and in order per partition, with any
@@ -34,6 +83,8 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  /** A notify() that came while a batch was in flight: run another one before sleeping. */
+  private notified = false;
   private lastPruneAt = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {}
@@ -48,75 +99,73 @@ export class OutboxRelay {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
+    this.loop = undefined;
   }
 
   /** Called after a commit in this process that wrote to the outbox: publish now, not at the next poll. */
   notify(): void {
+    this.notified = true;
     this.wakeUp?.();
   }
 
-  /** Claims, publishes and marks one batch; returns how many rows it claimed. */
-  async publishBatch(): Promise<number> {
+  /** Claims, publishes and marks one batch, in one transaction. */
+  async publishBatch(): Promise<PublishResult> {
     const { db, bus } = this.options;
     const limit = this.options.batchSize ?? 500;
-    return db.transaction(async (tx) => {
-      const claimed = await tx.query<ClaimedRow>(
-        `select id, partition_key, stream, message from outbox
-         where status = 'pending' order by id limit $1 for update skip locked`,
-        [limit],
-      );
-      if (claimed.length === 0) return 0;
-
-      // A partition may only go out as a prefix of its unpublished rows: an earlier row that another
-      // relay holds (or that this claim's limit cut off) blocks the rest of that partition.
-      const held = new Set(claimed.map((r) => r.id));
-      const unpublished = await tx.query<{ id: number; partition_key: string }>(
-        `select id, partition_key from outbox
-         where status = 'pending' and partition_key = any($1::text[]) and id <= $2
-         order by id`,
-        [[...new Set(claimed.map((r) => r.partition_key))], claimed.at(-1)!.id],
-      );
-      const blocked = new Set<string>();
-      const eligible = new Set<number>();
-      for (const row of unpublished) {
-        if (blocked.has(row.partition_key)) continue;
-        if (held.has(row.id)) eligible.add(row.id);
-        else blocked.add(row.partition_key);
-      }
-      const batch = claimed.filter((r) => eligible.has(r.id));
-      if (batch.length === 0) return claimed.length;
+    const result = await db.transaction(async (tx) => {
+      const claimed = await tx.query<ClaimedRow>(CLAIM_SQL, [limit]);
+      const batch = claimed.filter((row) => row.publishable);
+      if (batch.length === 0) return { claimed: claimed.length, published: 0 };
 
       const byStream = new Map<string, StreamFields[]>();
       for (const row of batch) {
         const list = byStream.get(row.stream) ?? [];
-        list.push(toStreamFields(row.message));
+        list.push(toStreamFields(row.message!));
         byStream.set(row.stream, list);
       }
       for (const [stream, entries] of byStream) await bus.append(stream, entries);
-      await tx.query(
-        `update outbox set status = 'published', published_at = now() where id = any($1::bigint[])`,
-        [batch.map((r) => r.id)],
-      );
-      this.options.onPublished?.(batch.length);
-      return claimed.length;
+      // Marked in the claim's transaction: if this fails or the process dies first, the rows stay
+      // pending and go out again (at least once).
+      await tx.query(`update outbox set status = 'published', published_at = now() where id = any($1::bigint[])`, [
+        batch.map((r) => r.id),
+      ]);
+      return { claimed: claimed.length, published: batch.length };
     });
+    if (result.published > 0) this.options.onPublished?.(result.published);
+    return result;
   }
 
   /** Deletes published rows past retention, and consumer inbox rows past theirs, a bounded chunk at a time. */
-  async prune(): Promise<number> {
+  async prune(): Promise<{ outbox: number; processedEvents: number }> {
     const { db, retentionHours } = this.options;
-    const outbox = await db.query<{ id: number }>(
+    const inboxHours = this.options.processedEventsRetentionHours ?? DEFAULT_PROCESSED_EVENTS_RETENTION_HOURS;
+    const outbox = await this.pruneChunks(
       `delete from outbox where id in (
-         select id from outbox where status = 'published' and published_at < now() - make_interval(hours => $1)
-         limit 10000)
-       returning id`,
-      [retentionHours],
+         select id from outbox
+         where status = 'published' and published_at < now() - $1::float8 * interval '1 hour'
+         limit ${PRUNE_CHUNK})
+       returning 1 as n`,
+      retentionHours,
     );
-    await db.query(
-      `delete from processed_events where ctid in (
-         select ctid from processed_events where processed_at < now() - interval '${PROCESSED_EVENTS_RETENTION}' limit 10000)`,
+    const processedEvents = await this.pruneChunks(
+      `delete from processed_events where (consumer, event_id) in (
+         select consumer, event_id from processed_events
+         where processed_at < now() - $1::float8 * interval '1 hour'
+         limit ${PRUNE_CHUNK})
+       returning 1 as n`,
+      inboxHours,
     );
-    return outbox.length;
+    return { outbox, processedEvents };
+  }
+
+  private async pruneChunks(sql: string, hours: number): Promise<number> {
+    let total = 0;
+    for (let i = 0; i < PRUNE_MAX_CHUNKS; i++) {
+      const deleted = (await this.options.db.query(sql, [hours])).length;
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) break;
+    }
+    return total;
   }
 
   private async run(): Promise<void> {
@@ -124,28 +173,38 @@ export class OutboxRelay {
     const limit = this.options.batchSize ?? 500;
     const pollMs = this.options.pollMs ?? 200;
     while (this.running) {
-      let claimed = 0;
+      this.notified = false;
+      let result: PublishResult;
       try {
-        claimed = await this.publishBatch();
+        result = await this.publishBatch();
         if (Date.now() - this.lastPruneAt > PRUNE_EVERY_MS) {
           this.lastPruneAt = Date.now();
           await this.prune();
         }
       } catch (error) {
         logger.error({ err: error }, 'outbox relay batch failed; retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+        await this.sleep(ERROR_BACKOFF_MS);
         continue;
       }
-      if (claimed >= limit || !this.running) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, pollMs);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
-      this.wakeUp = undefined;
+      // A full claim that made progress: more rows are likely waiting. A claim whose rows were all
+      // blocked by another relay waits for the poll, instead of spinning on the same rows.
+      if (result.claimed >= limit && result.published > 0) continue;
+      if (this.notified) continue;
+      await this.sleep(pollMs);
     }
+  }
+
+  /** Waits ms, or less when notify() or stop() is called. */
+  private async sleep(ms: number): Promise<void> {
+    if (!this.running) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
   }
 }

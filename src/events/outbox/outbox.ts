@@ -5,7 +5,8 @@ export interface OutboxMessage {
   stream: string;
   /** Messages of one partition are published in the order they were written. */
   partitionKey: string;
-  event: EventEnvelope;
+  /** Any envelope: payload types are usually interfaces, without an index signature. */
+  event: EventEnvelope<{ tenantId: string }>;
 }
 
 /**
