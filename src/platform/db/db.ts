@@ -2,7 +2,10 @@ export type Row = Record<string, unknown>;
 
 /** Something SQL can run against: the database itself or an open transaction. */
 export interface Queryable {
-  /** One statement with `$n` parameters. jsonb parameters take plain objects; int8 comes back as number. */
+  /**
+   * One statement with `$n` parameters. A json/jsonb parameter takes an object or array (encoded),
+   * or a string of JSON text (both adapters alike); int8 comes back as number.
+   */
   query<T = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
   /** A script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;

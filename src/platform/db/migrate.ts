@@ -20,8 +20,9 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /**
- * Applies pending migrations in order, each in its own transaction. A session-level advisory lock
- * keeps several processes starting at once from applying the same migration twice.
+ * Applies pending migrations in order, all in one transaction (a failure applies none). A
+ * transaction-level advisory lock keeps several processes starting at once from applying the
+ * same migration twice: the second waits, then finds them recorded.
  */
 export async function migrate(db: Db, migrations = listMigrations()): Promise<string[]> {
   const applied: string[] = [];

@@ -24,6 +24,14 @@ export function createPostgresDb(url: string, options: { max: number }): Db {
     // int8 (counts, bigserial ids) as number: our values stay far below 2^53.
     types: {
       int8: { to: 20, from: [20], serialize: (v: unknown) => String(v), parse: (v: string) => Number(v) },
+      // As PGlite does: a string for a json/jsonb parameter is JSON text, anything else is encoded.
+      // (postgres.js alone would encode a string again, storing a JSON string instead.)
+      json: {
+        to: 3802,
+        from: [114, 3802],
+        serialize: (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)),
+        parse: (v: string) => JSON.parse(v) as unknown,
+      },
     },
   }) as unknown as Sql;
   const base = queryable(sql);
