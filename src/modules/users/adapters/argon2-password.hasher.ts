@@ -10,9 +10,12 @@ export const OWASP_ARGON2ID: Options = { algorithm: ARGON2ID, memoryCost: 19_456
 
 /** argon2id PHC strings ($argon2id$v=19$m=...,t=...,p=...$salt$hash) through @node-rs/argon2. */
 export class Argon2PasswordHasher implements PasswordHasher {
-  private dummyHash: Promise<string> | undefined;
+  /** Made up front, so even the first login with an unknown email costs what later ones do. */
+  private readonly dummyHash: Promise<string>;
 
-  constructor(private readonly options: Options = OWASP_ARGON2ID) {}
+  constructor(private readonly options: Options = OWASP_ARGON2ID) {
+    this.dummyHash = this.hash(randomToken());
+  }
 
   hash(password: string): Promise<string> {
     return hash(password, this.options);
@@ -41,7 +44,6 @@ export class Argon2PasswordHasher implements PasswordHasher {
   }
 
   async verifyDummy(password: string): Promise<void> {
-    this.dummyHash ??= this.hash(randomToken());
     await this.verify(await this.dummyHash, password);
   }
 }
