@@ -6,6 +6,7 @@ import type { Metrics } from '../platform/metrics.js';
 import { createHttpApp, type App } from '../platform/http/app.js';
 import { systemRoutes, type ReadinessCheck } from '../platform/http/system-routes.js';
 import { OutboxRelay } from '../events/outbox/outbox-relay.js';
+import { deadLetterStream } from '../events/bus/stream-bus.js';
 import { createResources, type Resources } from './resources.js';
 import { buildModules, type Modules, type Runnable } from './modules.js';
 
@@ -44,18 +45,38 @@ export async function startWahub(config: Config, overrides: { logger?: Logger; m
     const [row] = await db.query<{ n: number }>(`select count(*)::int as n from outbox where status = 'pending'`);
     gauge.set(row?.n ?? 0);
   });
-  metrics.gauge('wahub_stream_consumer_lag', 'Entries of a stream not yet delivered to a consumer group', ['stream', 'group'], async (gauge) => {
-    for (const { stream, group } of modules.consumerGroups) {
-      const stats = await bus.groupStats(stream, group);
-      if (stats.lag !== null) gauge.set({ stream, group }, stats.lag);
-      gauge.set({ stream: `${stream}:pending`, group }, stats.pending);
+  // Consumers count what they handle and dead-letter through StreamConsumer's `metrics` option
+  // (or streamConsumerMetrics hooks); these gauges read the streams themselves at scrape time.
+  // A failing read (Redis away) logs and leaves the gauge as it was, so /metrics still answers.
+  const collecting = async (what: string, collect: () => Promise<void>) => {
+    try {
+      await collect();
+    } catch (error) {
+      logger.warn({ err: error }, `metrics: could not collect ${what}`);
     }
-  });
-  metrics.gauge('wahub_stream_dead_letters', 'Entries in a dead-letter stream', ['stream'], async (gauge) => {
-    for (const stream of new Set(modules.consumerGroups.map((g) => g.stream))) {
-      gauge.set({ stream }, await bus.length(`${stream}:dead-letter`));
-    }
-  });
+  };
+  metrics.gauge('wahub_stream_consumer_lag', 'Entries of a stream not yet delivered to a consumer group', ['stream', 'group'], (gauge) =>
+    collecting('consumer lag', async () => {
+      for (const { stream, group } of modules.consumerGroups) {
+        const { lag } = await bus.groupStats(stream, group);
+        if (lag !== null) gauge.set({ stream, group }, lag);
+      }
+    }),
+  );
+  metrics.gauge('wahub_stream_consumer_pending', 'Entries delivered to a consumer group and not yet acknowledged', ['stream', 'group'], (gauge) =>
+    collecting('consumer pending', async () => {
+      for (const { stream, group } of modules.consumerGroups) {
+        gauge.set({ stream, group }, (await bus.groupStats(stream, group)).pending);
+      }
+    }),
+  );
+  metrics.gauge('wahub_stream_dead_letters', 'Entries in a dead-letter stream', ['stream'], (gauge) =>
+    collecting('dead letters', async () => {
+      for (const stream of new Set(modules.consumerGroups.map((g) => g.stream))) {
+        gauge.set({ stream }, await bus.length(deadLetterStream(stream)));
+      }
+    }),
+  );
 
   const checks: ReadinessCheck[] = [{ name: 'postgres', check: () => db.ping() }];
   if (redis) checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
