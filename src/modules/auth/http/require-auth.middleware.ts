@@ -13,6 +13,8 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
  */
 export function requireAuth(verifier: Pick<AccessTokenVerifier, 'verifyAccessToken'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Several routers guard overlapping paths (/chats/*): verify once per request.
+    if (c.get('auth')) return next();
     const match = BEARER.exec(c.req.header('authorization') ?? '');
     if (!match?.[1]) {
       // Headers set on the context before the throw are kept on the problem response.
