@@ -97,7 +97,7 @@ export function simulatorRoutes(deps: { db: Db; bus: StreamBus; requireAuth: Mid
   const keysOf = async (tenantId: string, sessionId: string, messageIds: string[]): Promise<(WaMessageKey & { type: string })[]> => {
     const rows = await deps.db.query<{ message_id: string; chat_jid: string; from_me: boolean; participant: string | null; type: string }>(
       `select message_id, chat_jid, from_me, participant, type from session_messages
-       where tenant_id = $1 and session_id = $2 and message_id = any($3::text[])`,
+       where tenant_id = $1 and session_id = $2 and message_id = any($3::text[]) and timestamp is not null`,
       [tenantId, sessionId, messageIds],
     );
     const missing = messageIds.filter((id) => !rows.some((r) => r.message_id === id));
