@@ -8,6 +8,7 @@ import {
   type GroupMetadata,
   type proto,
   type UserFacingSocketConfig,
+  type WAMessage,
 } from 'baileys';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MODES } from '../../../../../test/support/services.js';
@@ -57,6 +58,10 @@ class FakeSocket {
     this.ev.emit('creds.update', this.creds);
     return this.pairingCode;
   });
+
+  // Messaging is tested in baileys-messaging.test.ts with a socket that sends for real.
+  readonly sendMessage = vi.fn(async (): Promise<WAMessage | undefined> => undefined);
+  readonly readMessages = vi.fn(async (): Promise<void> => {});
 
   readonly groupMetadata = vi.fn(async (jid: string): Promise<GroupMetadata> => ({
     id: jid,

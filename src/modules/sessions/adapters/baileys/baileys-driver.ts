@@ -1,5 +1,6 @@
 import {
   DEFAULT_CACHE_TTLS,
+  generateMessageIDV2,
   initAuthCreds,
   jidDecode,
   jidNormalizedUser,
@@ -11,6 +12,7 @@ import {
   type proto,
   type UserFacingSocketConfig,
   type WABrowserDescription,
+  type WAMessage,
   type WAMessageKey,
   type WAVersion,
 } from 'baileys';
@@ -26,7 +28,7 @@ import {
   type WhatsAppConnection,
   type WhatsAppDriver,
 } from '../../domain/whatsapp-driver.js';
-import type { WhatsAppCommand, WhatsAppCommandResult } from '../../domain/whatsapp-events.js';
+import type { LidMapping, WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from '../../domain/whatsapp-events.js';
 import {
   createAuthStateStore,
   deleteAuthState,
@@ -37,6 +39,12 @@ import {
 } from './auth-state-store.js';
 import { BoundedCache } from './bounded-cache.js';
 import { describeClose } from './close-reason.js';
+import { toCommandError } from './command-errors.js';
+import { readEvents, sentEvents, toSocketCall } from './commands.js';
+import { editToken, RecentIds, withoutEchoes } from './echo-filter.js';
+import { mapBaileysEvents } from './event-mapper.js';
+import { tapLidMappings } from './lid-mapping-tap.js';
+import type { MapContext } from './map-context.js';
 import { toBaileysBrowser, type BaileysSocket, type MakeSocket } from './socket.js';
 
 /**
@@ -208,6 +216,8 @@ class BaileysConnection implements WhatsAppConnection {
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
   private readonly groupFetches = new Map<string, Promise<GroupMetadata>>();
+  /** Ids of the messages our commands sent: Baileys' echoes of them are not reported again. */
+  private readonly sentIds = new RecentIds();
 
   constructor(
     options: ConnectOptions,
@@ -228,7 +238,11 @@ class BaileysConnection implements WhatsAppConnection {
     const config: UserFacingSocketConfig = {
       auth: {
         creds,
-        keys: makeCacheableSignalKeyStore(store.keys, bLogger, caches.signalKeys.namespace(this.sessionId)),
+        keys: makeCacheableSignalKeyStore(
+          tapLidMappings(store.keys, (mappings) => this.onStoredLidMappings(mappings)),
+          bLogger,
+          caches.signalKeys.namespace(this.sessionId),
+        ),
       },
       // Never `version: undefined`: Baileys spreads the config over its defaults.
       ...(settings.version ? { version: settings.version } : {}),
@@ -258,10 +272,43 @@ class BaileysConnection implements WhatsAppConnection {
       for (const update of updates) if (update.id) caches.groupMetadata.delete(this.sessionId, update.id);
     });
     this.sock.ev.on('group-participants.update', ({ id }) => caches.groupMetadata.delete(this.sessionId, id));
+    // Messages, receipts, edits, deletes, reactions, contacts, chats, presence, history: `process`
+    // hands over each flush of Baileys' event buffer as one map (and unbuffered events one by one).
+    this.sock.ev.process((events) => this.onBaileysEvents(events));
   }
 
   async execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
-    throw new WhatsAppCommandError('unsupported', `the Baileys driver cannot run ${command.kind} yet`);
+    if (!this.opened || this.closeStarted || this.closing) {
+      throw new WhatsAppCommandError('not_connected', 'the WhatsApp connection is not open', true);
+    }
+    const call = toSocketCall(command);
+    if (call.method === 'readMessages') {
+      try {
+        await this.sock.readMessages(call.keys);
+      } catch (error) {
+        throw toCommandError(error);
+      }
+      this.report(readEvents(call.keys, this.mapContext()));
+      return { message: null };
+    }
+
+    // The ids are known before the send, so Baileys' echo is recognised whenever it comes.
+    const messageId = generateMessageIDV2(this.sock.user?.id);
+    const tokens = command.kind === 'edit' ? [messageId, editToken(command.target.key.id)] : [messageId];
+    for (const token of tokens) this.sentIds.add(token);
+    let sent: WAMessage | undefined;
+    try {
+      sent = await this.sock.sendMessage(call.jid, call.content, { ...call.options, messageId });
+    } catch (error) {
+      for (const token of tokens) this.sentIds.delete(token);
+      throw toCommandError(error);
+    }
+    if (!sent) return { message: null };
+    if (sent.key.id && sent.key.id !== messageId) this.sentIds.add(sent.key.id);
+    const events = sentEvents(sent, command.requestId, this.mapContext());
+    this.report(events);
+    const upsert = events.find((event) => event.kind === 'messages.upsert');
+    return { message: command.kind === 'send' ? (upsert?.messages[0] ?? null) : null };
   }
 
   async close(): Promise<void> {
@@ -436,6 +483,38 @@ class BaileysConnection implements WhatsAppConnection {
     const metadata = await fetch;
     if (!this.closeStarted) cache.set(this.sessionId, jid, metadata);
     return metadata;
+  }
+
+  private onBaileysEvents(events: Partial<BaileysEventMap>): void {
+    if (this.closeStarted) return;
+    let mapped: WhatsAppEvent[];
+    try {
+      mapped = mapBaileysEvents(withoutEchoes(events, this.sentIds), this.mapContext());
+    } catch (err) {
+      // A message shaped in a way nobody foresaw must not stop the ones after it.
+      this.log.error({ err, events: Object.keys(events) }, 'mapping WhatsApp events failed');
+      return;
+    }
+    this.report(mapped);
+  }
+
+  private onStoredLidMappings(mappings: LidMapping[]): void {
+    if (!this.closeStarted) this.report([{ kind: 'lid.mapping', mappings }]);
+  }
+
+  private report(events: WhatsAppEvent[]): void {
+    if (events.length) this.notify('onEvents', () => this.listener.onEvents(events));
+  }
+
+  private mapContext(): MapContext {
+    const user = this.sock.user ?? this.creds.me;
+    return {
+      me: {
+        jid: user?.id ? jidNormalizedUser(user.id) || null : null,
+        lid: user?.lid ? jidNormalizedUser(user.lid) || null : null,
+      },
+      now: Math.floor(this.settings.clock.now().getTime() / 1000),
+    };
   }
 
   /** A listener that throws must not break Baileys' event loop. */

@@ -43,6 +43,8 @@ export class FakeWhatsAppSocket {
   readonly creds: AuthenticationCreds;
   /** Baileys' default: our sends come back as messages.upsert 'append'. */
   emitOwnEvents = true;
+  /** When the echo comes: after sendMessage resolved (Baileys: process.nextTick), or already before. */
+  echo: 'after' | 'before' = 'after';
   /** The next sendMessage/readMessages rejects with this. */
   failWith: Error | null = null;
   private ended = false;
@@ -84,7 +86,12 @@ export class FakeWhatsAppSocket {
       logger,
       ...options,
     });
-    if (this.emitOwnEvents) process.nextTick(() => void this.upsertMessage(message, 'append'));
+    if (this.emitOwnEvents && this.echo === 'before') {
+      await this.upsertMessage(message, 'append');
+      this.ev.flush();
+    } else if (this.emitOwnEvents) {
+      process.nextTick(() => void this.upsertMessage(message, 'append'));
+    }
     return message as WAMessage;
   });
 

@@ -2,10 +2,13 @@ import { Browsers, type UserFacingSocketConfig, type WABrowserDescription, type 
 
 /**
  * The part of a Baileys socket wahub uses. Tests build a fake of it (with Baileys' own
- * makeEventBuffer as `ev`); the event mapper and the command calls of later issues widen this
- * list (sendMessage, readMessages, sendPresenceUpdate, presenceSubscribe, updateMediaMessage ...).
+ * makeEventBuffer as `ev`, whose `process` hands over the buffered events); later issues widen
+ * this list (sendPresenceUpdate, presenceSubscribe, updateMediaMessage ...).
  */
-export type BaileysSocket = Pick<WASocket, 'ev' | 'user' | 'end' | 'logout' | 'requestPairingCode' | 'groupMetadata'>;
+export type BaileysSocket = Pick<
+  WASocket,
+  'ev' | 'user' | 'end' | 'logout' | 'requestPairingCode' | 'groupMetadata' | 'sendMessage' | 'readMessages'
+>;
 
 /** Builds a socket; Baileys' makeWASocket in production, a fake in tests (the real one dials WhatsApp). */
 export type MakeSocket = (config: UserFacingSocketConfig) => BaileysSocket;

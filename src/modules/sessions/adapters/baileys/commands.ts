@@ -1,0 +1,105 @@
+import { BufferJSON, proto, type AnyMessageContent, type MiscMessageGenerationOptions, type WAMessage, type WAMessageKey } from 'baileys';
+import { WhatsAppCommandError } from '../../domain/whatsapp-driver.js';
+import type { StoredMessageRef, WhatsAppCommand, WhatsAppEvent } from '../../domain/whatsapp-events.js';
+import { mapBaileysEvents } from './event-mapper.js';
+import type { MapContext } from './map-context.js';
+import { contentTypeOf, unwrapContent } from './message-content.js';
+import { toBaileysKey, toWaKey } from './message-key.js';
+
+/** wahub's commands as the socket calls that carry them out. Pure. */
+
+export type SocketCall =
+  | { method: 'sendMessage'; jid: string; content: AnyMessageContent; options: MiscMessageGenerationOptions }
+  | { method: 'readMessages'; keys: WAMessageKey[] };
+
+const invalid = (message: string) => new WhatsAppCommandError('invalid_command', message, false);
+
+/** A bare phone number becomes its phone JID; a JID is kept. */
+export function toJid(to: string): string {
+  const trimmed = to.trim();
+  if (trimmed.includes('@')) return trimmed;
+  const digits = trimmed.replace(/\D/g, '');
+  if (!digits) throw invalid(`not a WhatsApp address: ${to}`);
+  return `${digits}@s.whatsapp.net`;
+}
+
+export function toSocketCall(command: WhatsAppCommand): SocketCall {
+  switch (command.kind) {
+    case 'send': {
+      const jid = toJid(command.to);
+      if (command.forward) {
+        return { method: 'sendMessage', jid, content: { forward: storedMessage(command.forward, 'forward') }, options: {} };
+      }
+      if (command.text === null || command.text === '') throw invalid('a message needs text or a message to forward');
+      const options: MiscMessageGenerationOptions = {};
+      if (command.quoted) options.quoted = storedMessage(command.quoted, 'quote');
+      return { method: 'sendMessage', jid, content: { text: command.text }, options };
+    }
+    case 'edit':
+      return {
+        method: 'sendMessage',
+        jid: command.target.key.remoteJid,
+        content: { text: command.text, edit: toBaileysKey(command.target.key) },
+        options: {},
+      };
+    case 'delete':
+      return { method: 'sendMessage', jid: command.target.key.remoteJid, content: { delete: toBaileysKey(command.target.key) }, options: {} };
+    case 'react':
+      return {
+        method: 'sendMessage',
+        jid: command.target.key.remoteJid,
+        // An empty text withdraws our reaction.
+        content: { react: { text: command.emoji ?? '', key: toBaileysKey(command.target.key) } },
+        options: {},
+      };
+    case 'read':
+      return { method: 'readMessages', keys: command.keys.map(toBaileysKey) };
+  }
+}
+
+/**
+ * A stored message as the WAMessage Baileys quotes or forwards: its raw form revived
+ * (BufferJSON, then proto.WebMessageInfo.fromObject, which also takes the base64 bytes, enum
+ * names and Long strings of protobuf's toJSON), else a plain text message with its stored text.
+ */
+export function storedMessage(ref: StoredMessageRef, use: 'quote' | 'forward'): WAMessage {
+  const key = toBaileysKey(ref.key);
+  const revived = reviveRaw(ref.raw);
+  if (revived && contentTypeOf(unwrapContent(revived.message))) {
+    revived.key = key;
+    return revived;
+  }
+  if (ref.text === null) {
+    if (use === 'forward') throw invalid(`message ${ref.key.id} has no stored content to forward`);
+    return { key, message: { conversation: '' }, messageTimestamp: ref.timestamp };
+  }
+  return { key, message: { conversation: ref.text }, messageTimestamp: ref.timestamp };
+}
+
+function reviveRaw(raw: unknown): WAMessage | null {
+  if (!raw || typeof raw !== 'object') return null;
+  try {
+    const plain = JSON.parse(JSON.stringify(raw), BufferJSON.reviver) as Record<string, unknown>;
+    return proto.WebMessageInfo.fromObject(plain) as WAMessage;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a message we sent does, reported as if it came back: a text as a messages.upsert 'append'
+ * carrying the command's requestId; an edit, a delete or a reaction as what it does to its target.
+ */
+export function sentEvents(sent: WAMessage, requestId: string, ctx: MapContext): WhatsAppEvent[] {
+  return mapBaileysEvents({ 'messages.upsert': { messages: [sent], type: 'append' } }, ctx).map((event) =>
+    event.kind === 'messages.upsert' ? { ...event, requestId } : event,
+  );
+}
+
+/** Messages we read: WhatsApp tells our other devices, not us, so they are reported read here. */
+export function readEvents(keys: readonly WAMessageKey[], ctx: MapContext): WhatsAppEvent[] {
+  const updates = keys
+    .filter((key) => !key.fromMe && key.id)
+    .map((key) => ({ key: toWaKey(key), status: 'read' as const, statusAt: ctx.now, participant: null, error: null }));
+  return updates.length ? [{ kind: 'messages.update', source: 'receipt', updates }] : [];
+}
