@@ -3,13 +3,29 @@ import type { Db, Queryable } from '../../platform/db/db.js';
 import { isUuid } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
-import type { StreamBus, StreamEntry } from '../bus/stream-bus.js';
+import type { StreamBus, StreamEntry, StreamFields } from '../bus/stream-bus.js';
 import { StreamConsumer } from '../bus/stream-consumer.js';
 import { fromStreamFields, STREAMS, type EventEnvelope } from '../envelope.js';
 import { processBatchOnce, processOnce } from './inbox.js';
 
+/** What a handler may need of the stream entry beyond the event: its id and every field. */
+export interface EventContext {
+  entryId: string;
+  /** All the entry's fields: `data` (the event) and any companion, such as `full` beside capped lists. */
+  fields: StreamFields;
+}
+
 /** Applies one event inside the transaction that also records it as processed. */
-export type EventHandler<E extends EventEnvelope<{ tenantId: string }> = EventEnvelope> = (event: E, tx: Queryable) => Promise<void>;
+export type EventHandler<E extends EventEnvelope<{ tenantId: string }> = EventEnvelope> = (event: E, tx: Queryable, context: EventContext) => Promise<void>;
+
+/**
+ * Parses a JSON companion field of the entry (e.g. `full`); undefined when absent. A field that is
+ * not JSON throws, so the event stays pending and is dead-lettered rather than half applied.
+ */
+export function entryJson<T>(context: EventContext, field: string): T | undefined {
+  const text = context.fields[field];
+  return text === undefined ? undefined : (JSON.parse(text) as T);
+}
 
 export interface EventConsumerOptions {
   db: Db;
@@ -128,7 +144,7 @@ export class EventConsumer {
     }
     for (const item of work) {
       try {
-        await processOnce(this.options.db, this.options.group, item.event.eventId, (tx) => item.handler(item.event, tx));
+        await processOnce(this.options.db, this.options.group, item.event.eventId, (tx) => item.handler(item.event, tx, contextOf(item.entry)));
       } catch (error) {
         this.logger.error(
           { err: error, entryId: item.entry.id, type: item.event.type, eventId: item.event.eventId },
@@ -146,8 +162,10 @@ export class EventConsumer {
       // The relay may publish an event twice: only its first copy in the batch runs.
       const todo = new Set(fresh);
       for (const item of work) {
-        if (todo.delete(item.event.eventId.toLowerCase())) await item.handler(item.event, tx);
+        if (todo.delete(item.event.eventId.toLowerCase())) await item.handler(item.event, tx, contextOf(item.entry));
       }
     });
   }
 }
+
+const contextOf = (entry: StreamEntry): EventContext => ({ entryId: entry.id, fields: entry.fields });
