@@ -45,8 +45,9 @@ const ERROR_BACKOFF_MS = 1000;
  * Claims pending rows with row locks, skipping rows other relays hold, and marks which may go out:
  * a partition goes out as a prefix of its pending rows, so its order holds with any number of
  * relays. The first pending row of a partition outside this claim (another relay holds it, or the
- * limit cut it off) blocks every later row of that partition until it is published. One
- * index probe per partition (outbox_pending_partition), not one per row.
+ * limit cut it off) blocks every later row of that partition until it is published. Both CTEs are
+ * materialized so the probe (outbox_pending_partition, walking only that partition's claimed rows)
+ * runs once per partition, and its cost stays bounded by the claim, not by the backlog.
  */
 const CLAIM_SQL = `
 with claimed as materialized (
@@ -56,20 +57,20 @@ with claimed as materialized (
   limit $1
   for update skip locked
 ),
-blockers as (
+blockers as materialized (
   select p.partition_key, (
     select o.id from outbox o
     where o.status = 'pending' and o.partition_key = p.partition_key and o.id < p.last_id
-      and not exists (select 1 from claimed x where x.id = o.id)
+      and o.id <> all (p.ids)
     order by o.id
     limit 1
   ) as first_blocker
-  from (select partition_key, max(id) as last_id from claimed group by partition_key) p
+  from (select partition_key, max(id) as last_id, array_agg(id) as ids from claimed group by partition_key) p
 )
 select c.id, c.stream,
   (b.first_blocker is null or c.id < b.first_blocker) as publishable,
   case when b.first_blocker is null or c.id < b.first_blocker then c.message end as message
-from claimed c join blockers b on b.partition_key = c.partition_key
+from claimed c left join blockers b on b.partition_key = c.partition_key
 order by c.id`;
 
 /**
