@@ -40,7 +40,7 @@ import {
 import { BoundedCache } from './bounded-cache.js';
 import { describeClose } from './close-reason.js';
 import { toCommandError } from './command-errors.js';
-import { readEvents, sentEvents, toSocketCall } from './commands.js';
+import { sentEvents, toSocketCall } from './commands.js';
 import { editToken, RecentIds, withoutEchoes } from './echo-filter.js';
 import { mapBaileysEvents } from './event-mapper.js';
 import { tapLidMappings } from './lid-mapping-tap.js';
@@ -288,7 +288,6 @@ class BaileysConnection implements WhatsAppConnection {
       } catch (error) {
         throw toCommandError(error);
       }
-      this.report(readEvents(call.keys, this.mapContext()));
       return { message: null };
     }
 

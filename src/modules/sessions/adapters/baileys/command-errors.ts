@@ -42,7 +42,7 @@ function reasonOf(code: number, message: string): [string, boolean] {
     case 404:
       return ['not_found', false];
     case 463:
-      return ['reachout_timelocked', false];
+      return ['reach_out_time_lock', false];
     default:
       return code >= 500 ? ['server_error', true] : ['failed', false];
   }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { WhatsAppCommandError } from '../../domain/whatsapp-driver.js';
 import type { StoredMessageRef, WaMessageKey } from '../../domain/whatsapp-events.js';
 import { toCommandError } from './command-errors.js';
-import { readEvents, storedMessage, toJid, toSocketCall } from './commands.js';
-import { ME_JID, ME_LID } from './fake-socket.js';
+import { storedMessage, toJid, toSocketCall } from './commands.js';
+import { ME_JID } from './fake-socket.js';
 import { toRaw } from './message-summary.js';
 
 const PEER = '51988888888@s.whatsapp.net';
@@ -109,14 +109,6 @@ describe('commands as socket calls', () => {
     });
   });
 
-  it('reports the messages we read as read', () => {
-    const ctx = { me: { jid: ME_JID, lid: ME_LID }, now: T + 9 };
-    expect(readEvents([{ remoteJid: PEER, fromMe: false, id: 'a' }, { remoteJid: PEER, fromMe: true, id: 'own' }], ctx)).toEqual([
-      { kind: 'messages.update', source: 'receipt', updates: [{ key: key('a'), status: 'read', statusAt: T + 9, participant: null, error: null }] },
-    ]);
-    expect(readEvents([], ctx)).toEqual([]);
-  });
-
   it('falls back to the stored text when the raw form is unusable', () => {
     const ref: StoredMessageRef = { key: key('bad'), type: 'conversation', text: 'kept', timestamp: T, raw: { key: 'not an object' } };
     expect(storedMessage(ref, 'quote').message).toEqual({ conversation: 'kept' });
@@ -133,7 +125,7 @@ describe('socket errors as command errors', () => {
     ['not a group admin', new Boom('not-authorized', { data: 401 }), 'not_authorized', false],
     ['forbidden', new Boom('forbidden', { data: 403 }), 'not_authorized', false],
     ['unknown item', new Boom('item-not-found', { data: 404 }), 'not_found', false],
-    ['reach-out time lock', new Boom('reachout', { data: 463 }), 'reachout_timelocked', false],
+    ['reach-out time lock', new Boom('reachout', { data: 463 }), 'reach_out_time_lock', false],
     ['server trouble', new Boom('All encryptions failed', { statusCode: 500 }), 'server_error', true],
     ['a bug', new TypeError('x is undefined'), 'internal_error', false],
   ];

@@ -4,7 +4,7 @@ import type { StoredMessageRef, WhatsAppCommand, WhatsAppEvent } from '../../dom
 import { mapBaileysEvents } from './event-mapper.js';
 import type { MapContext } from './map-context.js';
 import { contentTypeOf, unwrapContent } from './message-content.js';
-import { toBaileysKey, toWaKey } from './message-key.js';
+import { toBaileysKey } from './message-key.js';
 
 /** wahub's commands as the socket calls that carry them out. Pure. */
 
@@ -89,17 +89,13 @@ function reviveRaw(raw: unknown): WAMessage | null {
 /**
  * What a message we sent does, reported as if it came back: a text as a messages.upsert 'append'
  * carrying the command's requestId; an edit, a delete or a reaction as what it does to its target.
+ * Baileys leaves its own message PENDING: it tracks no server ack, and sendMessage resolves once
+ * the stanza is relayed, so the message is 'sent' (a NACK after that still turns it 'failed').
  */
 export function sentEvents(sent: WAMessage, requestId: string, ctx: MapContext): WhatsAppEvent[] {
   return mapBaileysEvents({ 'messages.upsert': { messages: [sent], type: 'append' } }, ctx).map((event) =>
-    event.kind === 'messages.upsert' ? { ...event, requestId } : event,
+    event.kind === 'messages.upsert'
+      ? { ...event, requestId, messages: event.messages.map((m) => (m.status === 'pending' ? { ...m, status: 'sent' as const } : m)) }
+      : event,
   );
-}
-
-/** Messages we read: WhatsApp tells our other devices, not us, so they are reported read here. */
-export function readEvents(keys: readonly WAMessageKey[], ctx: MapContext): WhatsAppEvent[] {
-  const updates = keys
-    .filter((key) => !key.fromMe && key.id)
-    .map((key) => ({ key: toWaKey(key), status: 'read' as const, statusAt: ctx.now, participant: null, error: null }));
-  return updates.length ? [{ kind: 'messages.update', source: 'receipt', updates }] : [];
 }

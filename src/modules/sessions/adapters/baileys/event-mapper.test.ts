@@ -406,7 +406,7 @@ describe('receipts', () => {
       {
         kind: 'messages.update',
         source: 'receipt',
-        updates: [{ key: key('sent-1', { fromMe: true }), status: 'failed', statusAt: NOW, participant: null, error: { code: 463, reason: 'reachout_timelocked' } }],
+        updates: [{ key: key('sent-1', { fromMe: true }), status: 'failed', statusAt: NOW, participant: null, error: { code: 463, reason: 'reach_out_time_lock' } }],
       },
     ]);
   });
@@ -456,7 +456,7 @@ describe('receipts', () => {
     ev.emit('messages.update', [{ key: ours, update: { status: WAMessageStatus.ERROR, messageStubParameters: ['463'] } }]);
     ev.flush();
     expect(upserted(events)[0]!.status).toBe('failed');
-    expect(only(events, 'messages.update')[0]!.updates[0]).toMatchObject({ status: 'failed', error: { code: 463, reason: 'reachout_timelocked' } });
+    expect(only(events, 'messages.update')[0]!.updates[0]).toMatchObject({ status: 'failed', error: { code: 463, reason: 'reach_out_time_lock' } });
   });
 });
 

@@ -25,7 +25,7 @@ export function statusOf(status: proto.WebMessageInfo.Status | string | null | u
 
 /** Known server error codes of a NACKed send (Baileys' SERVER_ERROR_CODES and NACK_REASONS). */
 const ERROR_REASONS: Record<number, string> = {
-  463: 'reachout_timelocked', // 1:1 message without privacy token: account restricted; never retry
+  463: 'reach_out_time_lock', // 1:1 message without privacy token: account restricted; never retry
   479: 'stanza_rejected', // smax-invalid: stale device session or bad addressing
 };
 
