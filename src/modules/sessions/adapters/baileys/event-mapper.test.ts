@@ -515,6 +515,19 @@ describe('history sync', () => {
     ]);
   });
 
+  it('drops the stub a revoke left in a history message of the same flush; the revoke says which message went', async () => {
+    const { sock, events } = socketStream();
+    sock.ev.buffer();
+    sock.ev.emit('messaging-history.set', history({ messages: [inbound('old-1', { conversation: 'regret' }, { messageTimestamp: T - 500 })], lidPnMappings: [] }));
+    await sock.receive(
+      inbound('rev-h', { protocolMessage: { type: proto.Message.ProtocolMessage.Type.REVOKE, key: { remoteJid: PEER, fromMe: true, id: 'old-1' } } }, { messageTimestamp: T + 1 }),
+      'append',
+    );
+    sock.ev.flush();
+    expect(only(events, 'history.sync')[0]!.messages).toEqual([]);
+    expect(only(events, 'messages.delete').flatMap((e) => (e.scope === 'message' ? e.deletes : []))).toEqual([{ key: key('old-1'), deletedAt: T + 1 }]);
+  });
+
   it('still finds the mappings contacts carry when the buffer drops lidPnMappings', () => {
     const { ev, events, maps } = stream();
     ev.buffer();
