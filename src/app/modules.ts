@@ -3,6 +3,7 @@ import type { App } from '../platform/http/app.js';
 import type { Resources } from './resources.js';
 import { buildSessionsModule, createWhatsAppDriver } from './sessions-module.js';
 import { buildIdentityModules } from './identity-module.js';
+import { buildMessagingModule } from './messaging-module.js';
 
 /** Anything a role starts and stops: stream consumers, the session worker, the WS hub. */
 export interface Runnable {
@@ -33,11 +34,12 @@ export function buildModules(resources: Resources, hooks: ModuleHooks): Modules 
   // Users, auth and mail; identity.auth carries requireAuth and verifyAccessToken for other modules.
   const identity = buildIdentityModules(resources, hooks);
   const sessions = buildSessionsModule(resources, hooks, identity.auth, createWhatsAppDriver(resources));
+  const messaging = buildMessagingModule(resources, identity.auth);
   return {
-    routers: [...identity.routers, ...sessions.routers],
-    consumers: [...identity.consumers],
+    routers: [...identity.routers, ...sessions.routers, ...messaging.routers],
+    consumers: [...identity.consumers, ...messaging.consumers],
     workers: [...sessions.workers],
     apiAttachments: [...sessions.apiAttachments],
-    consumerGroups: [...identity.consumerGroups],
+    consumerGroups: [...identity.consumerGroups, ...messaging.consumerGroups],
   };
 }
