@@ -67,6 +67,16 @@ describe('commands as socket calls', () => {
     });
   });
 
+  it('quotes a message stored under the other form of the chat (LID ⇄ phone) under the form the reply goes to', () => {
+    const lid = '987654321098765@lid';
+    const ref: StoredMessageRef = { key: key('orig', { remoteJid: lid, remoteJidAlt: PEER }), type: 'conversation', text: 'Hola', timestamp: T, raw: null };
+    const call = toSocketCall({ kind: 'send', requestId: 'r8', to: PEER, text: 'yes', quoted: ref, forward: null });
+    if (call.method !== 'sendMessage') throw new Error('expected a send');
+    expect(call.options.quoted!.key).toEqual({ remoteJid: PEER, fromMe: false, id: 'orig' });
+    const reply = generateWAMessageFromContent(PEER, { extendedTextMessage: { text: 'yes' } }, { userJid: ME_JID, quoted: call.options.quoted! });
+    expect(reply.message?.extendedTextMessage?.contextInfo?.remoteJid).toBeFalsy();
+  });
+
   it('forwards the stored message (raw, else its text); without either it cannot', () => {
     const withRaw = stored('f1', { message: { extendedTextMessage: { text: 'look' } } });
     const call = toSocketCall({ kind: 'send', requestId: 'r4', to: GROUP, text: null, quoted: null, forward: withRaw });

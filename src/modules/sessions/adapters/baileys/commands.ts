@@ -32,7 +32,7 @@ export function toSocketCall(command: WhatsAppCommand): SocketCall {
       }
       if (command.text === null || command.text === '') throw invalid('a message needs text or a message to forward');
       const options: MiscMessageGenerationOptions = {};
-      if (command.quoted) options.quoted = storedMessage(command.quoted, 'quote');
+      if (command.quoted) options.quoted = storedMessage(sameChat(command.quoted, jid), 'quote');
       return { method: 'sendMessage', jid, content: { text: command.text }, options };
     }
     case 'edit':
@@ -55,6 +55,14 @@ export function toSocketCall(command: WhatsAppCommand): SocketCall {
     case 'read':
       return { method: 'readMessages', keys: command.keys.map(toBaileysKey) };
   }
+}
+
+/**
+ * The quoted message under the address the reply goes to when that is the chat's other form
+ * (LID ⇄ phone): Baileys names a quoted message of another chat in contextInfo.remoteJid.
+ */
+function sameChat(ref: StoredMessageRef, jid: string): StoredMessageRef {
+  return ref.key.remoteJid !== jid && ref.key.remoteJidAlt === jid ? { ...ref, key: { ...ref.key, remoteJid: jid, remoteJidAlt: ref.key.remoteJid } } : ref;
 }
 
 /**
