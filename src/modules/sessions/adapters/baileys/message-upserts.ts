@@ -39,7 +39,7 @@ export interface SplitOptions {
    */
   live: boolean;
   /**
-   * keyString of the REVOKE protocol messages of the same flush. Baileys merges a revoke into a
+   * The REVOKE protocol messages of the same flush (keyString → time). Baileys merges a revoke into a
    * buffered message with `Object.assign(message, { message: null, messageStubType: REVOKE, key:
    * <the revoke's key> })`, so that stub has lost its own id: the revoke itself says which message
    * went, and the stub is dropped.
