@@ -1,5 +1,15 @@
 import { EventConsumer } from '../events/consumers/event-consumer.js';
-import { createChatsModule, messagingProjectionHandlers, PROJECTIONS_GROUP } from '../modules/chats/index.js';
+import {
+  createChatsModule,
+  findMessageRef,
+  findMessageRefInAnyChat,
+  findMessageRefs,
+  messagingProjectionHandlers,
+  PROJECTIONS_GROUP,
+  resolveChatJid,
+  type MessageRef,
+} from '../modules/chats/index.js';
+import type { MessageLookup, StoredMessage } from '../modules/sessions/application/messaging.ports.js';
 import { createContactsModule } from '../modules/contacts/index.js';
 import type { Modules } from './modules.js';
 import type { Resources } from './resources.js';
@@ -30,5 +40,24 @@ export function buildMessagingModule(resources: Resources, auth: Pick<AuthPorts,
     routers: [chats.router, contacts.router],
     consumers: [projections],
     consumerGroups: [projections.consumerGroup],
+  };
+}
+
+const stored = ({ deletedAt, ...ref }: MessageRef): StoredMessage => ({ ...ref, deleted: deletedAt !== null });
+
+/** The message store as the sending side needs it (the chats module's repository). */
+export function messageLookup(resources: Resources): MessageLookup {
+  const { db } = resources;
+  return {
+    resolveChatJid: (tenantId, sessionId, jid) => resolveChatJid(db, tenantId, sessionId, jid),
+    async findMessage(tenantId, sessionId, chatJid, messageId) {
+      const ref = chatJid
+        ? await findMessageRef(db, tenantId, sessionId, chatJid, messageId)
+        : await findMessageRefInAnyChat(db, tenantId, sessionId, messageId);
+      return ref && stored(ref);
+    },
+    async findMessages(tenantId, sessionId, chatJid, messageIds) {
+      return (await findMessageRefs(db, tenantId, sessionId, chatJid, messageIds)).map(stored);
+    },
   };
 }

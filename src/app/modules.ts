@@ -3,7 +3,7 @@ import type { App } from '../platform/http/app.js';
 import type { Resources } from './resources.js';
 import { buildSessionsModule, createWhatsAppDriver } from './sessions-module.js';
 import { buildIdentityModules } from './identity-module.js';
-import { buildMessagingModule } from './messaging-module.js';
+import { buildMessagingModule, messageLookup } from './messaging-module.js';
 
 /** Anything a role starts and stops: stream consumers, the session worker, the WS hub. */
 export interface Runnable {
@@ -33,7 +33,8 @@ export interface ModuleHooks {
 export function buildModules(resources: Resources, hooks: ModuleHooks): Modules {
   // Users, auth and mail; identity.auth carries requireAuth and verifyAccessToken for other modules.
   const identity = buildIdentityModules(resources, hooks);
-  const sessions = buildSessionsModule(resources, hooks, identity.auth, createWhatsAppDriver(resources));
+  const messages = messageLookup(resources);
+  const sessions = buildSessionsModule(resources, hooks, identity.auth, createWhatsAppDriver(resources, messages), messages);
   const messaging = buildMessagingModule(resources, identity.auth);
   return {
     routers: [...identity.routers, ...sessions.routers, ...messaging.routers],

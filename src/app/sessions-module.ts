@@ -7,12 +7,15 @@ import { WsHub, type WsIdentity } from '../events/ws/ws-hub.js';
 import { MemoryTicketStore, RedisTicketStore } from '../events/ws/ws-tickets.js';
 import { findLiveSession, toPrimitives } from '../modules/sessions/adapters/session-repository.js';
 import { SimulatorDriver } from '../modules/sessions/adapters/simulator/simulator-driver.js';
-import { createBaileysDriver } from '../modules/sessions/adapters/baileys/index.js';
+import { createBaileysDriver, storedMessage } from '../modules/sessions/adapters/baileys/index.js';
 import { startSession } from '../modules/sessions/application/start-session.use-case.js';
 import { stopSession } from '../modules/sessions/application/stop-session.use-case.js';
 import { deleteSession } from '../modules/sessions/application/delete-session.use-case.js';
 import type { WhatsAppDriver } from '../modules/sessions/domain/whatsapp-driver.js';
 import { sessionsRoutes } from '../modules/sessions/http/sessions-routes.js';
+import { messagingRoutes } from '../modules/sessions/http/messaging-routes.js';
+import { MessagingUseCases } from '../modules/sessions/application/messaging-use-cases.js';
+import type { MessageLookup } from '../modules/sessions/application/messaging.ports.js';
 import { simulatorRoutes } from '../modules/sessions/http/simulator-routes.js';
 import { wsTicketRoutes } from '../events/ws/ws-ticket-routes.js';
 import { SessionWorker } from '../modules/sessions/worker/session-worker.js';
@@ -26,7 +29,13 @@ export interface AuthPorts {
 }
 
 /** Sessions: the API side, the worker with its WhatsApp driver, the simulator, and the WebSocket hub. */
-export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, auth: AuthPorts, driver: WhatsAppDriver): Pick<Modules, 'routers' | 'workers' | 'apiAttachments'> {
+export function buildSessionsModule(
+  resources: Resources,
+  hooks: ModuleHooks,
+  auth: AuthPorts,
+  driver: WhatsAppDriver,
+  messages: MessageLookup,
+): Pick<Modules, 'routers' | 'workers' | 'apiAttachments'> {
   const { config, db, bus, logger, clock, redis, metrics } = resources;
   const commands = new CommandBus(db, { startSession, stopSession, deleteSession }, {
     afterCommit: hooks.onOutboxWrite,
@@ -36,6 +45,7 @@ export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, au
   const routers = [
     sessionsRoutes({ db, commands, requireAuth: auth.requireAuth, shards: config.workerShards, clock }),
     wsTicketRoutes({ tickets, verifyAccessToken: auth.verifyAccessToken }),
+    messagingRoutes({ messaging: new MessagingUseCases({ db, bus, messages, shards: config.workerShards }), requireAuth: auth.requireAuth }),
   ];
   if (driver instanceof SimulatorDriver) routers.push(simulatorRoutes({ db, bus, requireAuth: auth.requireAuth }));
 
@@ -91,7 +101,7 @@ export function buildSessionsModule(resources: Resources, hooks: ModuleHooks, au
 }
 
 /** The WhatsApp driver the configuration names: Baileys in production, the simulator for tests and demos. */
-export function createWhatsAppDriver(resources: Resources): WhatsAppDriver {
+export function createWhatsAppDriver(resources: Resources, messages: MessageLookup): WhatsAppDriver {
   const { config, db, logger } = resources;
   if (config.waDriver === 'simulator') return createSimulatorDriver(resources);
   return createBaileysDriver({
@@ -99,8 +109,13 @@ export function createWhatsAppDriver(resources: Resources): WhatsAppDriver {
     logger: logger.child({ driver: 'baileys' }),
     version: config.waVersion,
     browser: config.waBrowser,
-    // Retry receipts ask for a message we sent; until the message store exists there is none to give.
-    getMessage: async () => undefined,
+    // A retry receipt asks for a message again: without it the peer sees "Waiting for this message".
+    getMessage: async (sessionId, key) => {
+      const [session] = await db.query<{ tenant_id: string }>(`select tenant_id from sessions where id = $1`, [sessionId]);
+      if (!session || !key.remoteJid || !key.id) return undefined;
+      const found = await messages.findMessage(session.tenant_id, sessionId, key.remoteJid, key.id);
+      return found ? (storedMessage(found, 'quote').message ?? undefined) : undefined;
+    },
   });
 }
 

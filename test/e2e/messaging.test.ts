@@ -240,7 +240,11 @@ describe.each(MODES)('messaging end to end with the simulator (%s)', (mode) => {
       expect(other.ws.events.some((e) => e.payload.tenantId !== other.tenantId)).toBe(false);
       await other.ok('POST', `/sessions/${other.sessionId}/stop`);
       await other.ws.next('session.status.disconnected');
-      await eventually(async () => (await other.api('POST', `/chats/${enc(contact)}/messages`, { content: 'x' })).status === 409);
+      await eventually(async () => {
+        const res = await other.api('POST', `/chats/${enc(contact)}/messages`, { content: 'x' });
+        if (res.status !== 409) throw new Error(`${res.status} ${await res.text()}`);
+        return true;
+      });
       expect((await other.api('POST', `/sessions/${s.sessionId}/messages`, { to: contact, content: 'x' })).status).toBe(404);
     } finally {
       other.ws.close();

@@ -10,7 +10,7 @@ export {
   type ChatsUpsertPayload,
   type LidMappingPayload,
 } from './adapters/messaging-projection.js';
-export { resolveChatJid, findMessageRef, type MessageRef } from './adapters/message-refs.js';
+export { resolveChatJid, findMessageRef, findMessageRefs, findMessageRefInAnyChat, type MessageRef } from './adapters/message-refs.js';
 export { liveSessionId } from './adapters/sql-chat-reader.js';
 export { normaliseJid, parseJidInput, isLid, isPhoneJid, phoneOf } from './domain/jid.js';
 export { decodeCursor, encodeCursor, pageOf } from './domain/cursor.js';

@@ -48,13 +48,14 @@ export function problem(
   detail: string,
   extensions: Record<string, unknown> = {},
 ): Problem {
+  // Extensions never override the standard members (a detail named `status` must not become the HTTP status).
   return {
+    ...extensions,
     type: `urn:wahub:problem:${code}`,
     title: TITLES[status] ?? 'Error',
     status,
     detail,
     code,
-    ...extensions,
   };
 }
 

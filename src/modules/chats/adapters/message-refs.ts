@@ -29,29 +29,24 @@ export type MessageRef = StoredMessageRef & { fromMe: boolean; deletedAt: number
  * chat JID and `key.remoteJidAlt` its other form when known; `raw` is WhatsApp's whole message
  * when STORE_RAW_MESSAGES kept it. A deleted message comes back with `deletedAt` set and no text.
  */
-export async function findMessageRef(db: Queryable, tenantId: string, sessionId: string, chatJid: string, messageId: string): Promise<MessageRef | undefined> {
-  const jid = parseJidInput(chatJid);
-  if (!jid) return undefined;
-  const ids = await loadIdentities(db, { tenantId, sessionId }, [jid]);
-  const canonical = ids.canonical(jid) ?? jid;
-  const [row] = await db.query<{
-    from_me: boolean | null;
-    participant: string | null;
-    timestamp: number;
-    type: string | null;
-    text: string | null;
-    raw: unknown;
-    deleted_at: number | null;
-  }>(
-    `select from_me, participant, timestamp, type, text, raw, deleted_at from session_messages
-     where tenant_id = $1::uuid and session_id = $2::uuid and chat_jid = $3 and message_id = $4 and timestamp is not null`,
-    [tenantId, sessionId, canonical, messageId],
-  );
-  if (!row) return undefined;
+interface RefRow {
+  message_id: string;
+  chat_jid: string;
+  from_me: boolean | null;
+  participant: string | null;
+  timestamp: number;
+  type: string | null;
+  text: string | null;
+  raw: unknown;
+  deleted_at: number | null;
+}
+
+const REF_COLUMNS = 'message_id, chat_jid, from_me, participant, timestamp, type, text, raw, deleted_at';
+
+function toRef(row: RefRow, alt: string | null): MessageRef {
   const fromMe = row.from_me === true;
-  const alt = isPhoneJid(canonical) ? ids.lidFor(canonical) : isLid(canonical) ? (ids.pnOf(canonical) ?? null) : null;
   return {
-    key: { id: messageId, remoteJid: canonical, fromMe, participant: row.participant, remoteJidAlt: alt, participantAlt: null },
+    key: { id: row.message_id, remoteJid: row.chat_jid, fromMe, participant: row.participant, remoteJidAlt: alt, participantAlt: null },
     type: row.type ?? 'conversation',
     text: row.text,
     timestamp: Number(row.timestamp),
@@ -59,4 +54,35 @@ export async function findMessageRef(db: Queryable, tenantId: string, sessionId:
     fromMe,
     deletedAt: row.deleted_at === null ? null : Number(row.deleted_at),
   };
+}
+
+/** Stored messages of one chat (any accepted form of its JID), in one query; unknown ids are absent. */
+export async function findMessageRefs(db: Queryable, tenantId: string, sessionId: string, chatJid: string, messageIds: readonly string[]): Promise<MessageRef[]> {
+  const jid = parseJidInput(chatJid);
+  if (!jid || messageIds.length === 0) return [];
+  const ids = await loadIdentities(db, { tenantId, sessionId }, [jid]);
+  const canonical = ids.canonical(jid) ?? jid;
+  const rows = await db.query<RefRow>(
+    `select ${REF_COLUMNS} from session_messages
+     where tenant_id = $1::uuid and session_id = $2::uuid and chat_jid = $3 and message_id = any($4::text[]) and timestamp is not null`,
+    [tenantId, sessionId, canonical, [...messageIds]],
+  );
+  const alt = isPhoneJid(canonical) ? ids.lidFor(canonical) : isLid(canonical) ? (ids.pnOf(canonical) ?? null) : null;
+  return rows.map((row) => toRef(row, alt));
+}
+
+export async function findMessageRef(db: Queryable, tenantId: string, sessionId: string, chatJid: string, messageId: string): Promise<MessageRef | undefined> {
+  const [ref] = await findMessageRefs(db, tenantId, sessionId, chatJid, [messageId]);
+  return ref;
+}
+
+/** A stored message of the session in whichever chat holds it (a forward may take one from any chat). */
+export async function findMessageRefInAnyChat(db: Queryable, tenantId: string, sessionId: string, messageId: string): Promise<MessageRef | undefined> {
+  const [row] = await db.query<{ chat_jid: string }>(
+    `select chat_jid from session_messages
+     where tenant_id = $1::uuid and session_id = $2::uuid and message_id = $3 and timestamp is not null
+     order by timestamp desc limit 1`,
+    [tenantId, sessionId, messageId],
+  );
+  return row ? findMessageRef(db, tenantId, sessionId, row.chat_jid, messageId) : undefined;
 }

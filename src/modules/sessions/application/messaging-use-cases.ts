@@ -34,7 +34,7 @@ export class MessagingUseCases {
     const session = await findLiveSession(this.deps.db, tenantId);
     if (!session || (sessionId && session.id !== sessionId)) throw new DomainError('not_found', 'session_not_found', 'session not found');
     if (session.status !== 'connected') {
-      throw new DomainError('conflict', 'session_not_connected', `The session is ${session.status}, not connected`, { status: session.status });
+      throw new DomainError('conflict', 'session_not_connected', `The session is ${session.status}, not connected`, { sessionStatus: session.status });
     }
     return session.id;
   }

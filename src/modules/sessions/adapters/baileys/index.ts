@@ -21,3 +21,4 @@ export {
 export { BoundedCache } from './bounded-cache.js';
 export { describeClose } from './close-reason.js';
 export { toBaileysBrowser, type BaileysSocket, type MakeSocket } from './socket.js';
+export { storedMessage } from './commands.js';
