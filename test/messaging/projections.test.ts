@@ -67,13 +67,14 @@ describe.each(DB_KINDS)('messaging projection (%s)', (kind) => {
       expect((await rows.message(PHONE, 'm2')).request_id).toMatch(/^[0-9a-f-]{36}$/);
     });
 
-    it('skips protocol and reaction messages and normalises device JIDs', async () => {
+    it('skips protocol and reaction messages and status posts, and normalises device JIDs', async () => {
       const { ev, rows } = await session();
       await projector.apply(
         ev.upsert([
           summary({ remoteJid: '51999999999:12@s.whatsapp.net', id: 'a', timestamp: 5 }),
           summary({ remoteJid: PHONE, id: 'p', type: 'protocolMessage', timestamp: 6 }),
           summary({ remoteJid: PHONE, id: 'r', type: 'reactionMessage', timestamp: 7 }),
+          summary({ remoteJid: 'status@broadcast', participant: PHONE2, id: 's', type: 'imageMessage', timestamp: 8 }),
         ]),
       );
       expect((await rows.messages()).map((m) => [m.chat_jid, m.message_id])).toEqual([[PHONE, 'a']]);

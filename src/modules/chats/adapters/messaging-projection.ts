@@ -51,6 +51,8 @@ export interface LidMappingPayload {
  * turns them into edit, delete and reaction events); stored as messages they would become previews.
  */
 const NOT_CHAT_MESSAGES = new Set(['protocolMessage', 'reactionMessage', 'senderKeyDistributionMessage']);
+/** Status updates (stories) are not a chat: as one they would top the chat list with everyone's posts. */
+const STATUS_BROADCAST = 'status@broadcast';
 
 type Handler = (event: EventEnvelope, tx: Queryable, context: EventContext) => Promise<void>;
 
@@ -268,7 +270,9 @@ interface Batch {
  */
 async function projectBatch(tx: Queryable, scope: SessionScope, batch: Batch): Promise<void> {
   const contacts = batch.contacts.map(toContactInput).filter((c): c is ContactInput => c !== null);
-  const messages = batch.messages.filter((m) => m && typeof m.id === 'string' && typeof m.remoteJid === 'string' && !NOT_CHAT_MESSAGES.has(m.type));
+  const messages = batch.messages.filter(
+    (m) => m && typeof m.id === 'string' && typeof m.remoteJid === 'string' && !NOT_CHAT_MESSAGES.has(m.type) && normaliseJid(m.remoteJid) !== STATUS_BROADCAST,
+  );
 
   const mappings: LidPn[] = validMappings(batch.mappings);
   const jids: (string | null | undefined)[] = [];

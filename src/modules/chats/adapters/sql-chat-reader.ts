@@ -1,4 +1,5 @@
 import type { Queryable } from '../../../platform/db/db.js';
+import type { WaMessageStatus } from '../../sessions/domain/whatsapp-events.js';
 import type { ChatReader, ChatScope } from '../application/ports.js';
 import type { ChatView, MediaView, MessageView, QuotedView, ReactionView } from '../application/views.js';
 import { loadIdentities } from './identity-store.js';
@@ -25,7 +26,7 @@ interface MessageRow {
   timestamp: number;
   type: string | null;
   text: string | null;
-  status: string | null;
+  status: WaMessageStatus | null;
   edited_at: number | null;
   deleted_at: number | null;
   quoted_message_id: string | null;

@@ -1,3 +1,5 @@
+import type { WaMessageStatus } from '../../sessions/domain/whatsapp-events.js';
+
 /** What GET /chats and GET /chats/:jid/messages answer, item by item. Times are Unix seconds, as in events. */
 
 export interface LastMessageView {
@@ -51,7 +53,7 @@ export interface MessageView {
   timestamp: number;
   type: string | null;
   text: string | null;
-  status: string | null;
+  status: WaMessageStatus | null;
   editedAt: number | null;
   deletedAt: number | null;
   quotedMessageId: string | null;

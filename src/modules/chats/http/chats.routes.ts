@@ -51,8 +51,7 @@ export function chatsRoutes(deps: { reader: ChatReader; requireAuth: MiddlewareH
     async (c) => {
       const { jid } = c.req.valid('param');
       const { limit, cursor } = c.req.valid('query');
-      const page = await listMessages(deps.reader, { tenantId: c.get('auth').tenantId, jid, limit, cursor });
-      return c.json(page as never, 200);
+      return c.json(await listMessages(deps.reader, { tenantId: c.get('auth').tenantId, jid, limit, cursor }), 200);
     },
   );
   return router;
