@@ -36,14 +36,16 @@ export async function establishIdentities(
   const identities = await loadIdentities(tx, scope, [...input.jids, ...mappings.flatMap((m) => [m.lid, m.pn])]);
   const changed = mappings.filter((m) => identities.pnOf(m.lid) !== m.pn || identities.lidOf(m.pn) !== m.lid);
   if (changed.length === 0) return identities;
-  const written = await writeMappings(tx, scope, changed);
-  if (written.length > 0) await mergeIdentities(tx, scope, written);
+  await writeMappings(tx, scope, changed);
+  // Merge every mapping this transaction saw as new, even one a concurrent transaction wrote first:
+  // rows this one stored under the LID earlier are invisible to the other's merge.
+  await mergeIdentities(tx, scope, changed);
   for (const m of changed) identities.add(m);
   return identities;
 }
 
-/** Stores mappings, replacing any that share their LID or their phone; returns those that changed. */
-async function writeMappings(tx: Queryable, scope: SessionScope, mappings: readonly LidPn[]): Promise<LidPn[]> {
+/** Stores mappings, replacing any that share their LID or their phone. */
+async function writeMappings(tx: Queryable, scope: SessionScope, mappings: readonly LidPn[]): Promise<void> {
   const rows = rowsParam([...mappings].sort((a, b) => (a.lid < b.lid ? -1 : 1)));
   await tx.query(
     `delete from session_lid_mappings x
@@ -51,13 +53,12 @@ async function writeMappings(tx: Queryable, scope: SessionScope, mappings: reado
      where x.session_id = $1::uuid and x.pn = m.pn and x.lid <> m.lid`,
     [scope.sessionId, rows],
   );
-  return tx.query<LidPn>(
+  await tx.query(
     `insert into session_lid_mappings as x (tenant_id, session_id, lid, pn)
      select $1::uuid, $2::uuid, m.lid, m.pn from jsonb_to_recordset($3::jsonb -> 'rows') as m(lid text, pn text)
      order by m.lid
      on conflict (session_id, lid) do update set pn = excluded.pn, updated_at = now()
-     where x.pn <> excluded.pn
-     returning lid, pn`,
+     where x.pn <> excluded.pn`,
     [scope.tenantId, scope.sessionId, rows],
   );
 }
