@@ -14,6 +14,8 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+const MIB = 1024 * 1024;
+
 export const ROLES = ['api', 'relay', 'consumer', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -76,6 +78,20 @@ const envSchema = z
     WORKER_LEASE_TTL_MS: int(15_000, 1000),
     SIMULATOR_QR_TTL_MS: int(60_000, 100),
     STORE_RAW_MESSAGES: bool(false),
+    S3_ENDPOINT: optionalString.pipe(z.string().url().optional()),
+    S3_REGION: optionalString,
+    S3_BUCKET: optionalString,
+    S3_ACCESS_KEY_ID: optionalString,
+    S3_SECRET_ACCESS_KEY: optionalString,
+    S3_FORCE_PATH_STYLE: bool(false),
+    S3_PUBLIC_BASE_URL: optionalString.pipe(z.string().url().optional()),
+    API_PUBLIC_URL: optionalString.pipe(z.string().url().optional()),
+    MEDIA_MAX_BYTES: int(100 * MIB, 1),
+    MEDIA_IMAGE_MAX_BYTES: int(16 * MIB, 1),
+    MEDIA_VIDEO_MAX_BYTES: int(100 * MIB, 1),
+    MEDIA_AUDIO_MAX_BYTES: int(100 * MIB, 1),
+    MEDIA_DOCUMENT_MAX_BYTES: int(100 * MIB, 1),
+    MEDIA_STICKER_MAX_BYTES: int(1 * MIB, 1),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -86,6 +102,15 @@ const envSchema = z
     }
     if (env.ROLES.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['ROLES'], message: 'names no role' });
+    }
+    if (env.S3_BUCKET) {
+      for (const name of ['S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when S3_BUCKET is set' });
+      }
+    } else {
+      for (const name of ['S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_PUBLIC_BASE_URL'] as const) {
+        if (env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is set but S3_BUCKET is not (media would go to local disk)' });
+      }
     }
   });
 
@@ -135,6 +160,25 @@ export interface Config {
   simulatorQrTtlMs: number;
   /** Keep WhatsApp's whole message (events' `raw`, session_messages.raw); needed to forward media faithfully. */
   storeRawMessages: boolean;
+  /** S3-compatible media storage (S3, R2, MinIO); undefined: local disk under DATA_DIR/media. */
+  s3: S3Config | undefined;
+  /** The API's public base URL, for URLs of media on local disk; undefined: those URLs are relative. */
+  apiPublicUrl: string | undefined;
+  /** Largest media file stored, in either direction (uploads and media received from WhatsApp). */
+  mediaMaxBytes: number;
+  /** Largest upload per kind, each already capped by mediaMaxBytes. */
+  mediaUploadMaxBytes: { image: number; video: number; audio: number; document: number; sticker: number };
+}
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+  /** Public URL of the bucket (R2: https://<bucket>.<account-id>.r2.dev); objects are at <it>/<key>. */
+  publicBaseUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -192,5 +236,25 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     workerLeaseTtlMs: e.WORKER_LEASE_TTL_MS,
     simulatorQrTtlMs: e.SIMULATOR_QR_TTL_MS,
     storeRawMessages: e.STORE_RAW_MESSAGES,
+    s3: e.S3_BUCKET
+      ? {
+          endpoint: e.S3_ENDPOINT?.replace(/\/+$/, ''),
+          region: e.S3_REGION!,
+          bucket: e.S3_BUCKET,
+          accessKeyId: e.S3_ACCESS_KEY_ID!,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY!,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          publicBaseUrl: e.S3_PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+        }
+      : undefined,
+    apiPublicUrl: e.API_PUBLIC_URL?.replace(/\/+$/, ''),
+    mediaMaxBytes: e.MEDIA_MAX_BYTES,
+    mediaUploadMaxBytes: {
+      image: Math.min(e.MEDIA_IMAGE_MAX_BYTES, e.MEDIA_MAX_BYTES),
+      video: Math.min(e.MEDIA_VIDEO_MAX_BYTES, e.MEDIA_MAX_BYTES),
+      audio: Math.min(e.MEDIA_AUDIO_MAX_BYTES, e.MEDIA_MAX_BYTES),
+      document: Math.min(e.MEDIA_DOCUMENT_MAX_BYTES, e.MEDIA_MAX_BYTES),
+      sticker: Math.min(e.MEDIA_STICKER_MAX_BYTES, e.MEDIA_MAX_BYTES),
+    },
   };
 }
