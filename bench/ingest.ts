@@ -9,6 +9,7 @@ import type { WaMessage } from '../src/modules/sessions/domain/whatsapp-events.j
 import { copyRows, type CopyValue } from './lib/copy.js';
 import type { BenchEnvironment, Sql, Tenant } from './lib/environment.js';
 import type { BenchResult } from './lib/report.js';
+import { describeStatements, type ProbeMarks } from './lib/server.js';
 import { rate, ratio } from './lib/stats.js';
 
 export interface IngestOptions {
@@ -16,6 +17,7 @@ export interface IngestOptions {
   messagesPerChat: number;
   batchSize: number;
   oneRowSample: number;
+  rounds: number;
   log: (line: string) => void;
 }
 
@@ -103,15 +105,19 @@ async function oneRowUpserts(sql: Sql, rows: CopyValue[][]): Promise<{ rows: num
   return { rows: rows.length, ms: performance.now() - t0 };
 }
 
-/** Asks the simulator for a history sync and polls until `expected` rows of the session are stored. */
-async function ingest(env: BenchEnvironment, tenant: Tenant, body: { chats: number; messagesPerChat: number; batchSize: number }, pollMs: number, timeoutMs: number) {
+/**
+ * Asks the simulator for a history sync and polls count(*) until `expected` rows of the session
+ * are stored: every 200 ms, then every 20 ms from 90 % on (the count is not free: it reads the
+ * index the projection is writing).
+ */
+async function ingest(env: BenchEnvironment, tenant: Tenant, body: { chats: number; messagesPerChat: number; batchSize: number }, timeoutMs: number) {
   const expected = body.chats * body.messagesPerChat;
   const t0 = performance.now();
   await env.http!.json('POST', `/simulator/sessions/${tenant.sessionId}/history`, { body, token: tenant.token, status: 202 });
   let n = 0;
   let lastChange = performance.now();
   for (;;) {
-    await new Promise((r) => setTimeout(r, pollMs));
+    await new Promise((r) => setTimeout(r, n >= 0.9 * expected ? 20 : 200));
     const now = await countOf(env.sql!, tenant.sessionId);
     if (now !== n) lastChange = performance.now();
     n = now;
@@ -127,18 +133,41 @@ export async function benchIngest(env: BenchEnvironment, options: IngestOptions)
   const { log } = options;
   const sql = env.sql!;
   const total = options.chats * options.messagesPerChat;
-  const [warm, measured, baseline] = [await env.connectedTenant('ingest-warmup'), await env.connectedTenant('ingest'), await env.connectedTenant('ingest-baseline')];
+  const history = { chats: options.chats, messagesPerChat: options.messagesPerChat, batchSize: options.batchSize };
+  const baseline = await env.connectedTenant('ingest-baseline');
+  const warm = await env.connectedTenant('ingest-warmup');
 
-  // Baselines first, each on a table emptied and vacuumed again afterwards.
-  log(`  baseline: bulk upsert of ${total.toLocaleString('en-US')} rows (COPY + INSERT ... ON CONFLICT), ${options.batchSize} rows a chunk`);
-  await bulkUpsert(sql, [[...historyRows(baseline, { ...options, chats: 2 })][0]!]); // warm-up: plan, caches, temp table
+  log('  warm-up: a bulk chunk, and a history sync of 10 × 100 messages');
+  await bulkUpsert(sql, [[...historyRows(baseline, { ...options, chats: 2 })][0]!]);
   await clear(sql, baseline.sessionId);
-  let meter = env.cpuMeter();
-  const bulk = await bulkUpsert(sql, historyRows(baseline, options));
-  const bulkCpu = await meter.stop();
-  if ((await countOf(sql, baseline.sessionId)) !== total) throw new Error('the bulk baseline did not store every row');
-  const bulkRate = (bulk.rows / bulk.ms) * 1000;
-  await clear(sql, baseline.sessionId);
+  await ingest(env, warm, { ...history, chats: 10 }, 60_000);
+  warm.ws.close();
+  await clear(sql, warm.sessionId);
+
+  // Rounds alternate the chunked bulk baseline and the ingest, each from the same table (the
+  // previous rows deleted, VACUUM ANALYZE), so a burst of load elsewhere on the machine does not
+  // land on one side only; the best of each is reported.
+  const bulkRuns: { rate: number; cpu: string }[] = [];
+  const ingestRuns: { rate: number; ms: number; cpu: string; probe: ProbeMarks; started: number; profile: string[] }[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    log(`  round ${round}/${options.rounds}: bulk upsert of ${total.toLocaleString('en-US')} rows (COPY + INSERT ... ON CONFLICT, ${options.batchSize}-row chunks)`);
+    let meter = env.cpuMeter();
+    const bulk = await bulkUpsert(sql, historyRows(baseline, options));
+    bulkRuns.push({ rate: (bulk.rows / bulk.ms) * 1000, cpu: await meter.stop() });
+    if ((await countOf(sql, baseline.sessionId)) !== total) throw new Error('the bulk baseline did not store every row');
+    await clear(sql, baseline.sessionId);
+
+    log(`  round ${round}/${options.rounds}: wahub history sync of ${options.chats} chats × ${options.messagesPerChat} messages, batchSize ${options.batchSize}`);
+    const tenant = await env.connectedTenant(`ingest-${round}`);
+    await env.server!.resetProbe();
+    const started = performance.timeOrigin + performance.now();
+    meter = env.cpuMeter();
+    const { result: run, profile } = await env.profiled(`ingest-${round}`, () => ingest(env, tenant, history, 600_000));
+    const cpu = await meter.stop();
+    ingestRuns.push({ rate: (total / run.ms) * 1000, ms: run.ms, cpu, probe: await env.server!.probe(), started, profile });
+    tenant.ws.close();
+    await clear(sql, tenant.sessionId);
+  }
 
   log(`  baseline: bulk upsert of all ${total.toLocaleString('en-US')} rows in one COPY + one INSERT`);
   const all = [...historyRows(baseline, options)].flat();
@@ -152,50 +181,38 @@ export async function benchIngest(env: BenchEnvironment, options: IngestOptions)
   const oneRow = await oneRowUpserts(sql, all.slice(0, options.oneRowSample));
   const oneRowRate = (oneRow.rows / oneRow.ms) * 1000;
   await clear(sql, baseline.sessionId);
-
-  log('  wahub: warm-up history sync (10 × 100 messages)');
-  await ingest(env, warm, { chats: 10, messagesPerChat: 100, batchSize: options.batchSize }, 100, 60_000);
-  await sql.unsafe('vacuum analyze session_messages');
-
-  log(`  wahub: history sync of ${options.chats} chats × ${options.messagesPerChat} messages, batchSize ${options.batchSize}`);
-  await env.server!.resetProbe();
-  const started = performance.timeOrigin + performance.now();
-  meter = env.cpuMeter();
-  const { result: run, profile } = await env.profiled('ingest', () =>
-    ingest(env, measured, { chats: options.chats, messagesPerChat: options.messagesPerChat, batchSize: options.batchSize }, 100, 600_000),
-  );
-  const ingestRate = (total / run.ms) * 1000;
-  const ingestCpu = await meter.stop();
-  const probe = await env.server!.probe();
-  const { history } = probe;
-
-  measured.ws.close();
-  warm.ws.close();
   baseline.ws.close();
 
+  const best = ingestRuns.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const bestBulk = bulkRuns.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const { probe, started } = best;
+  const list = (runs: { rate: number }[]) => runs.map((r) => rate(r.rate, '/s')).join(', ');
   const notes = [
-    `Ingest: ${total.toLocaleString('en-US')} messages in ${(run.ms / 1000).toFixed(2)} s (from the POST until count(*) of the session's rows reached ${total.toLocaleString('en-US')}, polled every 100 ms) = ${rate(ingestRate, 'msg/s')}.`,
+    `Ingest, best of ${ingestRuns.length} rounds (${list(ingestRuns)}): ${total.toLocaleString('en-US')} messages in ${(best.ms / 1000).toFixed(2)} s, from the POST until count(*) of the session's rows reached ${total.toLocaleString('en-US')}.`,
   ];
-  if (history.first !== null && history.last !== null) {
+  if (probe.history.first !== null && probe.history.last !== null) {
     notes.push(
-      `Producer side: the worker published ${history.entries} session.history.sync entries (${history.messages.toLocaleString('en-US')} messages) from ${(history.first - started).toFixed(0)} ms to ${(history.last - started).toFixed(0)} ms after the POST ` +
-        `(${rate((history.messages / Math.max(1, history.last - started)) * 1000, 'msg/s')} published); the projection finished ${(run.ms - (history.last - started)).toFixed(0)} ms after the last one.`,
+      `Producer side: the worker published ${probe.history.entries} session.history.sync entries (${probe.history.messages.toLocaleString('en-US')} messages) from ${(probe.history.first - started).toFixed(0)} ms to ${(probe.history.last - started).toFixed(0)} ms after the POST; ` +
+        `the projection finished ${(best.ms - (probe.history.last - started)).toFixed(0)} ms after the last one.`,
     );
   }
   notes.push(
-    `Raw bulk upsert, ${options.batchSize}-row chunks (COPY into a temp table + INSERT ... SELECT ... ON CONFLICT DO UPDATE, a transaction each): ${(bulk.ms / 1000).toFixed(2)} s = ${rate(bulkRate, 'rows/s')}.`,
+    `The projection's transactions: ${probe.transactions.n}, ${Math.round(probe.transactions.ms).toLocaleString('en-US')} ms in all (one at a time: ${((100 * probe.transactions.ms) / best.ms).toFixed(0)}% of the ingest). Statements by time, as the app waited for each: ${describeStatements(probe)}.`,
+    `Raw bulk upsert, ${options.batchSize}-row chunks (COPY into a temp table + INSERT ... SELECT ... ON CONFLICT DO UPDATE, a transaction each), best of ${bulkRuns.length} (${list(bulkRuns)}).`,
     `Raw bulk upsert, all rows in one COPY + one INSERT: ${(single.ms / 1000).toFixed(2)} s = ${rate(singleRate, 'rows/s')}.`,
     `One-row upserts (a prepared INSERT ... ON CONFLICT per row, autocommit, sequential): ${options.oneRowSample.toLocaleString('en-US')} rows in ${(oneRow.ms / 1000).toFixed(2)} s = ${rate(oneRowRate, 'rows/s')}.`,
-    `CPU during the ingest: ${ingestCpu}. During the chunked bulk baseline: ${bulkCpu}.`,
-    ...profile,
-    'Each baseline starts from the same table (previous rows deleted, VACUUM ANALYZE); the ingest also writes 1,000 chats and contacts, the inbox and the events, which the baselines do not.',
+    `CPU during the best ingest: ${best.cpu}. During the best bulk baseline: ${bestBulk.cpu}.`,
+    ...best.profile,
+    'The baselines write session_messages only, through connections with TCP_NODELAY (lib/nodelay.ts); the ingest also writes 1,000 chats and contacts, the inbox and the events.',
   );
+  const ingestRate = best.rate;
+  const bulkRate = bestBulk.rate;
   return {
     name: 'History sync ingest',
     rows: [
       {
         benchmark: '1. History sync ingest',
-        metric: `${total.toLocaleString('en-US')} msgs, ${options.chats} chats, batches of ${options.batchSize}`,
+        metric: `${total.toLocaleString('en-US')} msgs, ${options.chats} chats, batches of ${options.batchSize} (best of ${ingestRuns.length})`,
         value: rate(ingestRate, 'msg/s'),
         baseline: `bulk upsert (COPY + INSERT…ON CONFLICT, ${options.batchSize}-row chunks): ${rate(bulkRate, 'rows/s')}`,
         ratio: ratio(ingestRate, bulkRate),

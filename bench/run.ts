@@ -77,7 +77,7 @@ async function main(): Promise<number> {
     versions = { postgres: `PostgreSQL ${pg?.v ?? '?'}`, redis: redisVersion ?? '?' };
 
     const runs: Record<Name, () => Promise<BenchResult>> = {
-      ingest: () => benchIngest(env, { chats: q ? 100 : 1000, messagesPerChat: 100, batchSize: 1000, oneRowSample: q ? 1000 : 5000, log }),
+      ingest: () => benchIngest(env, { chats: q ? 100 : 1000, messagesPerChat: 100, batchSize: 1000, oneRowSample: q ? 1000 : 5000, rounds: q ? 1 : 2, log }),
       latency: () => benchLatency(env, { rate: 1000, durationMs: q ? 3000 : 10_000, warmupMs: q ? 1000 : 3000, log }),
       read: () =>
         benchRead(env, {
@@ -85,6 +85,7 @@ async function main(): Promise<number> {
           bigChatMessages: q ? 20_000 : 100_000,
           messagesPerChat: 100,
           concurrency: 8,
+          rounds: q ? 1 : 2,
           rate: 300,
           durationMs: q ? 3000 : 10_000,
           log,

@@ -12,6 +12,10 @@ export interface ProbeMarks {
   history: { entries: number; messages: number; first: number | null; last: number | null };
   /** Statements run through the app's Db outside transactions since the last reset. */
   queries: number;
+  /** Every statement (in transactions too) by kind: how many, and their total time (ms) as the app waited for them. */
+  statements: Record<string, { n: number; ms: number }>;
+  /** Transactions: how many, and their total time (ms). */
+  transactions: { n: number; ms: number };
 }
 
 export type ParentMessage =
@@ -122,6 +126,8 @@ export class WahubServer {
       published: shift(marks.published),
       history: { ...h, first: h.first === null ? null : h.first + this.clockOffsetMs, last: h.last === null ? null : h.last + this.clockOffsetMs },
       queries: marks.queries,
+      statements: marks.statements,
+      transactions: marks.transactions,
     };
   }
 
@@ -152,4 +158,13 @@ export class WahubServer {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/** The probe's statements, most time first: "kind n× avg ms (total ms)". */
+export function describeStatements(marks: ProbeMarks, top = 8): string {
+  return Object.entries(marks.statements)
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, top)
+    .map(([kind, s]) => `${kind}: ${s.n.toLocaleString('en-US')}× avg ${(s.ms / s.n).toFixed(2)} ms (${Math.round(s.ms).toLocaleString('en-US')} ms)`)
+    .join('; ');
 }

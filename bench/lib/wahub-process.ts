@@ -12,11 +12,21 @@ import { Session } from 'node:inspector/promises';
 import { startWahub } from '../../src/app/wahub.js';
 import { loadConfig } from '../../src/platform/config.js';
 import type { StreamFields } from '../../src/events/bus/stream-bus.js';
+import type { Queryable } from '../../src/platform/db/db.js';
 import { forceNoDelayOnClientSockets } from './nodelay.js';
 import { epochMs } from './stats.js';
 import type { ChildMessage, ParentMessage, ProbeMarks } from './server.js';
 
 const send = (message: ChildMessage) => process.send?.(message);
+
+/** A statement's kind: its first words up to the first table it names, whitespace squashed. */
+function statementKind(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  const table = /\b(?:from|into|update|join)\s+([a-z_]+)/i.exec(flat);
+  const verb = /^(with\b.*?\)\s*)?(select|insert|update|delete|with)\b/i.exec(flat)?.[2]?.toLowerCase() ?? flat.slice(0, 12);
+  const write = /\b(insert into|update|delete from)\s+([a-z_]+)/i.exec(flat);
+  return write ? `${write[1]!.toLowerCase()} ${write[2]}${flat.startsWith('with') ? ' (with …)' : ''}` : `${verb} … ${table?.[1] ?? '?'}`;
+}
 
 async function main(): Promise<void> {
   const env = JSON.parse(process.env.BENCH_WAHUB_ENV ?? '{}') as Record<string, string>;
@@ -24,14 +34,37 @@ async function main(): Promise<void> {
   if (experiments.includes('pg-nodelay')) forceNoDelayOnClientSockets();
   const wahub = await startWahub(loadConfig(env));
 
-  const marks: ProbeMarks = { control: {}, published: {}, history: { entries: 0, messages: 0, first: null, last: null }, queries: 0 };
-  // Statements the app runs outside transactions (every read path): round trips per request.
+  const marks: ProbeMarks = { control: {}, published: {}, history: { entries: 0, messages: 0, first: null, last: null }, queries: 0, statements: {}, transactions: { n: 0, ms: 0 } };
+  // Every statement the app runs, counted and timed by kind (its first words), in and out of
+  // transactions: round trips per request, and where a transaction's time goes.
+  const timed = (q: Queryable['query']): Queryable['query'] =>
+    (async (text: string, params?: readonly unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return await q(text, params);
+      } finally {
+        const kind = statementKind(text);
+        const s = (marks.statements[kind] ??= { n: 0, ms: 0 });
+        s.n += 1;
+        s.ms += performance.now() - t0;
+      }
+    }) as Queryable['query'];
   const db = wahub.resources.db;
-  const query = db.query.bind(db);
+  const query = timed(db.query.bind(db));
   db.query = ((text: string, params?: readonly unknown[]) => {
     marks.queries += 1;
     return query(text, params);
   }) as typeof db.query;
+  const transaction = db.transaction.bind(db);
+  db.transaction = (async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await transaction((tx) => fn({ ...tx, query: timed(tx.query.bind(tx)) }));
+    } finally {
+      marks.transactions.n += 1;
+      marks.transactions.ms += performance.now() - t0;
+    }
+  }) as typeof db.transaction;
   const bus = wahub.resources.bus;
   const append = bus.append.bind(bus);
   bus.append = (stream: string, entries: StreamFields[]) => {
@@ -102,6 +135,8 @@ async function main(): Promise<void> {
         marks.published = {};
         marks.history = { entries: 0, messages: 0, first: null, last: null };
         marks.queries = 0;
+        marks.statements = {};
+        marks.transactions = { n: 0, ms: 0 };
         send({ type: 'probe-reset' });
         break;
       case 'probe-dump':
