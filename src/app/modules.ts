@@ -4,6 +4,7 @@ import type { Resources } from './resources.js';
 import { buildSessionsModule, createWhatsAppDriver } from './sessions-module.js';
 import { buildIdentityModules } from './identity-module.js';
 import { buildMessagingModule, messageLookup } from './messaging-module.js';
+import { buildMediaModule } from './media-module.js';
 
 /** Anything a role starts and stops: stream consumers, the session worker, the WS hub. */
 export interface Runnable {
@@ -36,8 +37,9 @@ export function buildModules(resources: Resources, hooks: ModuleHooks): Modules 
   const messages = messageLookup(resources);
   const sessions = buildSessionsModule(resources, hooks, identity.auth, createWhatsAppDriver(resources, messages), messages);
   const messaging = buildMessagingModule(resources, identity.auth);
+  const media = buildMediaModule(resources, identity.auth);
   return {
-    routers: [...identity.routers, ...sessions.routers, ...messaging.routers],
+    routers: [...identity.routers, ...sessions.routers, ...messaging.routers, ...media.routers],
     consumers: [...identity.consumers, ...messaging.consumers],
     workers: [...sessions.workers],
     apiAttachments: [...sessions.apiAttachments],

@@ -13,6 +13,8 @@ import { systemClock, type Clock } from '../platform/clock.js';
 import { MemoryStreamBus } from '../events/bus/memory-stream-bus.js';
 import { RedisStreamBus } from '../events/bus/redis-stream-bus.js';
 import type { StreamBus } from '../events/bus/stream-bus.js';
+import type { MediaStorage } from '../modules/media/index.js';
+import { createMediaStorage } from './media-module.js';
 
 /** The plain object of shared resources every module is built from. Only src/app constructs adapters. */
 export interface Resources {
@@ -24,6 +26,8 @@ export interface Resources {
   metrics: Metrics;
   clock: Clock;
   jwtSecret: string;
+  /** Media files: S3-compatible storage when S3_BUCKET is set, else DATA_DIR/media. */
+  mediaStorage: MediaStorage;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,7 @@ export async function createResources(config: Config, overrides: { logger?: Logg
   const metrics = overrides.metrics ?? new Metrics();
   const applied = await migrate(db);
   if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  const mediaStorage = createMediaStorage(config);
   return {
     config,
     logger,
@@ -67,7 +72,9 @@ export async function createResources(config: Config, overrides: { logger?: Logg
     metrics,
     clock: systemClock,
     jwtSecret: resolveJwtSecret(config, logger),
+    mediaStorage,
     async close() {
+      mediaStorage.close?.();
       await bus.close();
       redis?.disconnect();
       await db.close();

@@ -80,12 +80,15 @@ export async function startWahub(config: Config, overrides: { logger?: Logger; m
 
   const checks: ReadinessCheck[] = [{ name: 'postgres', check: () => db.ping() }];
   if (redis) checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
+  if (resources.mediaStorage.kind === 's3') checks.push({ name: 'storage', check: () => resources.mediaStorage.ping() });
 
   const app = createHttpApp({
     logger,
     metrics: config.metricsEnabled ? metrics : undefined,
     corsOrigins: config.corsOrigins,
     bodyLimitBytes: config.bodyLimitBytes,
+    // POST /media streams its multipart body and enforces the limit of each kind itself.
+    bodyLimitExempt: [{ method: 'POST', path: '/media' }],
     trustProxyHops: config.trustProxyHops,
   });
   app.route('/', systemRoutes({ db, checks, metrics: config.metricsEnabled ? metrics : undefined }));

@@ -31,6 +31,8 @@ export interface HttpOptions {
   metrics: Metrics | undefined;
   corsOrigins: string[];
   bodyLimitBytes: number;
+  /** Routes that stream their body and enforce their own limit (POST /media): BODY_LIMIT_BYTES skips them. */
+  bodyLimitExempt?: { method: string; path: string }[];
   trustProxyHops: number;
 }
 
@@ -97,12 +99,13 @@ export function createHttpApp(options: HttpOptions): App {
       }) as MiddlewareHandler,
     );
   }
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: options.bodyLimitBytes,
-      onError: (c) => sendProblem(c, problem(413, 'body_too_large', `The body exceeds ${options.bodyLimitBytes} bytes`)),
-    }),
+  const limitBody = bodyLimit({
+    maxSize: options.bodyLimitBytes,
+    onError: (c) => sendProblem(c, problem(413, 'body_too_large', `The body exceeds ${options.bodyLimitBytes} bytes`)),
+  });
+  const exempt = options.bodyLimitExempt ?? [];
+  app.use('*', (c, next) =>
+    exempt.some((e) => e.method === c.req.method && e.path === c.req.path.replace(/\/+$/, '')) ? next() : limitBody(c, next),
   );
 
   app.notFound((c) => sendProblem(c, problem(404, 'route_not_found', `No route for ${c.req.method} ${redactUrl(c.req.path)}`)));
