@@ -1,4 +1,4 @@
-import type { StoredMessageRef, WaMessageKey, WhatsAppCommand } from './whatsapp-events.js';
+import type { OutboundMedia, StoredMessageRef, WaMessageKey, WhatsAppCommand } from './whatsapp-events.js';
 import { SESSION_COMMANDS } from './session.js';
 
 /**
@@ -7,7 +7,16 @@ import { SESSION_COMMANDS } from './session.js';
  * reads the message store.
  */
 export type MessagingCommandPayload =
-  | { tenantId: string; to: string; text: string | null; quoted: StoredMessageRef | null; forward: StoredMessageRef | null }
+  | {
+      tenantId: string;
+      to: string;
+      /** The text; with media its caption. */
+      text: string | null;
+      quoted: StoredMessageRef | null;
+      forward: StoredMessageRef | null;
+      /** A stored upload to send (POST /media), with the id it had there. */
+      media?: (OutboundMedia & { mediaId: string }) | null;
+    }
   | { tenantId: string; target: StoredMessageRef; text: string }
   | { tenantId: string; target: StoredMessageRef }
   | { tenantId: string; target: StoredMessageRef; emoji: string | null }
@@ -25,7 +34,15 @@ export const MESSAGING_COMMANDS: readonly string[] = [
 export function toDriverCommand(type: string, requestId: string, payload: Record<string, any>): WhatsAppCommand {
   switch (type) {
     case SESSION_COMMANDS.sendMessage:
-      return { kind: 'send', requestId, to: payload.to, text: payload.text ?? null, quoted: payload.quoted ?? null, forward: payload.forward ?? null };
+      return {
+        kind: 'send',
+        requestId,
+        to: payload.to,
+        text: payload.text ?? null,
+        quoted: payload.quoted ?? null,
+        forward: payload.forward ?? null,
+        media: payload.media ? outboundMedia(payload.media) : null,
+      };
     case SESSION_COMMANDS.editMessage:
       return { kind: 'edit', requestId, target: payload.target, text: payload.text };
     case SESSION_COMMANDS.deleteMessage:
@@ -37,4 +54,10 @@ export function toDriverCommand(type: string, requestId: string, payload: Record
     default:
       throw new Error(`not a messaging command: ${type}`);
   }
+}
+
+/** The media of a send command as the driver gets it (the upload's id stays with the worker). */
+function outboundMedia(media: OutboundMedia & { mediaId?: string }): OutboundMedia {
+  const { mediaId: _mediaId, ...rest } = media;
+  return rest;
 }

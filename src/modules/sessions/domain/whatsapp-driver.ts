@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { Logger } from '../../../platform/logger.js';
-import type { WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from './whatsapp-events.js';
+import type { WaMessageKey, WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from './whatsapp-events.js';
 
 /**
  * The port between wahub and WhatsApp. Two drivers implement it: Baileys (production) and the
@@ -80,6 +81,33 @@ export class WhatsAppCommandError extends Error {
   }
 }
 
+/**
+ * A media download failed. `retryable` false: it never will work (not a media message, no key);
+ * true: a later try may (network, WhatsApp's CDN, the phone did not re-upload yet).
+ */
+export class MediaDownloadError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly retryable = true,
+  ) {
+    super(message);
+    this.name = 'MediaDownloadError';
+  }
+}
+
+/** What a media download needs of a message: its key and the library's whole message (WaMessage.raw). */
+export interface MediaMessageRef {
+  key: WaMessageKey;
+  raw: unknown;
+}
+
+/** Streams that travel beside a command (not serialisable, so not in it). */
+export interface CommandAttachments {
+  /** The bytes of `command.media` for a send with media. The connection consumes or destroys it. */
+  media?: Readable;
+}
+
 export interface ConnectOptions {
   tenantId: string;
   sessionId: string;
@@ -94,9 +122,17 @@ export interface WhatsAppConnection {
   /**
    * Runs a command towards WhatsApp. A send resolves with the message it created, and the driver
    * reports that message exactly once, as a `messages.upsert` (append) carrying the requestId.
-   * Rejects with WhatsAppCommandError when WhatsApp (or the driver) refuses it.
+   * Rejects with WhatsAppCommandError when WhatsApp (or the driver) refuses it. A send with
+   * `media` needs `attachments.media`, the file's bytes.
    */
-  execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult>;
+  execute(command: WhatsAppCommand, attachments?: CommandAttachments): Promise<WhatsAppCommandResult>;
+  /**
+   * Streams the decrypted bytes of a message's media (image, video, audio, document, sticker).
+   * Expired links are re-requested from the phone (Baileys' re-upload request) on this live
+   * connection. The stream errors when it would exceed `maxBytes`. Rejects with MediaDownloadError
+   * (or WhatsAppCommandError 'not_connected' when the connection is not open).
+   */
+  downloadMedia(message: MediaMessageRef, options: { maxBytes: number }): Promise<Readable>;
   /** Closes the socket and keeps the login (the session can resume without a new scan). */
   close(): Promise<void>;
   /** Logs out of WhatsApp (the phone drops this linked device) and closes. */

@@ -114,9 +114,39 @@ export interface StoredMessageRef {
   raw: unknown;
 }
 
+/**
+ * A stored file to send (an upload of POST /media). The worker opens its bytes from storage and
+ * hands them to the connection as a stream beside the command (see WhatsAppConnection.execute).
+ */
+export interface OutboundMedia {
+  kind: WaMedia['kind'];
+  /** The stored content type, e.g. image/jpeg, audio/ogg; codecs=opus. Stickers are image/webp. */
+  mime: string;
+  /** Shown for documents. */
+  fileName: string | null;
+  /** Where the bytes are in media storage. */
+  storageKey: string;
+  /** Send as a voice note (push-to-talk): audio that is Ogg/Opus. */
+  ptt: boolean;
+  size: number | null;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
+}
+
 /** What the worker asks a connection to do. Each carries the API's requestId. */
 export type WhatsAppCommand =
-  | { kind: 'send'; requestId: string; to: string; text: string | null; quoted: StoredMessageRef | null; forward: StoredMessageRef | null }
+  | {
+      kind: 'send';
+      requestId: string;
+      to: string;
+      /** The text, or with media its caption (null: none). */
+      text: string | null;
+      quoted: StoredMessageRef | null;
+      forward: StoredMessageRef | null;
+      /** A file to send; `text` is then its caption. Absent or null: a text message. */
+      media?: OutboundMedia | null;
+    }
   | { kind: 'edit'; requestId: string; target: StoredMessageRef; text: string }
   | { kind: 'delete'; requestId: string; target: StoredMessageRef }
   | { kind: 'react'; requestId: string; target: StoredMessageRef; emoji: string | null }

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Db, Queryable } from '../../../platform/db/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import { enqueueOutbox, type OutboxMessage } from '../../../events/outbox/outbox.js';
@@ -10,8 +11,10 @@ import {
   WhatsAppCommandError,
   type ConnectionClose,
   type ConnectionListener,
+  type CommandAttachments,
   type ConnectionOpen,
   type LeaseFence,
+  type MediaMessageRef,
   type WhatsAppConnection,
   type WhatsAppDriver,
 } from '../domain/whatsapp-driver.js';
@@ -114,7 +117,16 @@ export class SessionRunner implements ConnectionListener {
    * Runs a command on the connection. While the session is (re)connecting it waits up to waitMs
    * for it to open; a session that is not running here fails at once.
    */
-  async execute(command: WhatsAppCommand, waitMs = 10_000): Promise<WhatsAppCommandResult> {
+  async execute(command: WhatsAppCommand, attachments: CommandAttachments = {}, waitMs = 10_000): Promise<WhatsAppCommandResult> {
+    return (await this.openConnection(waitMs)).execute(command, attachments);
+  }
+
+  /** Streams a message's media from the connection, waiting for it to open as execute does. */
+  async downloadMedia(message: MediaMessageRef, options: { maxBytes: number }, waitMs = 10_000): Promise<Readable> {
+    return (await this.openConnection(waitMs)).downloadMedia(message, options);
+  }
+
+  private async openConnection(waitMs: number): Promise<WhatsAppConnection> {
     if (this.state !== 'open' && this.state !== 'ended') {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, waitMs);
@@ -131,7 +143,7 @@ export class SessionRunner implements ConnectionListener {
     if (this.state !== 'open' || !connection) {
       throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
     }
-    return connection.execute(command);
+    return connection;
   }
 
   onEvents(events: WhatsAppEvent[]): void {

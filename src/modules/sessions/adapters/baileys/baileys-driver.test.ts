@@ -62,6 +62,7 @@ class FakeSocket {
   // Messaging is tested in baileys-messaging.test.ts with a socket that sends for real.
   readonly sendMessage = vi.fn(async (): Promise<WAMessage | undefined> => undefined);
   readonly readMessages = vi.fn(async (): Promise<void> => {});
+  readonly updateMediaMessage = vi.fn(async (message: WAMessage): Promise<WAMessage> => message);
 
   readonly groupMetadata = vi.fn(async (jid: string): Promise<GroupMetadata> => ({
     id: jid,

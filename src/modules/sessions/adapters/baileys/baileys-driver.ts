@@ -1,5 +1,7 @@
+import type { Readable } from 'node:stream';
 import {
   DEFAULT_CACHE_TTLS,
+  downloadMediaMessage,
   generateMessageIDV2,
   initAuthCreds,
   jidDecode,
@@ -20,14 +22,18 @@ import type { Db } from '../../../../platform/db/db.js';
 import type { Logger } from '../../../../platform/logger.js';
 import { systemClock, type Clock } from '../../../../platform/clock.js';
 import {
+  MediaDownloadError,
   WhatsAppCommandError,
+  type CommandAttachments,
   type ConnectionClose,
   type ConnectionListener,
   type ConnectionOpen,
   type ConnectOptions,
+  type MediaMessageRef,
   type WhatsAppConnection,
   type WhatsAppDriver,
 } from '../../domain/whatsapp-driver.js';
+import { limitBytes } from '../../domain/media-stream.js';
 import type { LidMapping, WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from '../../domain/whatsapp-events.js';
 import {
   createAuthStateStore,
@@ -40,7 +46,9 @@ import {
 import { BoundedCache } from './bounded-cache.js';
 import { describeClose } from './close-reason.js';
 import { toCommandError } from './command-errors.js';
-import { sentEvents, toSocketCall } from './commands.js';
+import { reviveRaw, sentEvents, toSocketCall } from './commands.js';
+import { toBaileysKey } from './message-key.js';
+import { statusCodeOf } from './close-reason.js';
 import { editToken, RecentIds, withoutEchoes } from './echo-filter.js';
 import { mapBaileysEvents } from './event-mapper.js';
 import { tapLidMappings } from './lid-mapping-tap.js';
@@ -88,6 +96,8 @@ export interface BaileysDriverOptions {
   getMessage: (sessionId: string, key: WAMessageKey) => Promise<proto.IMessage | undefined>;
   /** Defaults to Baileys' makeWASocket. Tests pass a fake: the real one dials WhatsApp. */
   makeSocket?: MakeSocket;
+  /** Defaults to Baileys' downloadMediaMessage (tests use the real one against a local media server). */
+  downloadMedia?: typeof downloadMediaMessage;
   /**
    * Ask the phone for its full history (Baileys' default). With a 'Desktop' browser on macOS or
    * Windows this registers as a desktop client and gets desktop-level history; false gets the
@@ -119,6 +129,7 @@ export function createBaileysDriver(options: BaileysDriverOptions): BaileysDrive
   };
   const settings: ConnectionSettings = {
     makeSocket: options.makeSocket ?? makeWASocket,
+    downloadMedia: options.downloadMedia ?? downloadMediaMessage,
     version: options.version,
     browser: toBaileysBrowser(options.browser),
     syncFullHistory: options.syncFullHistory ?? true,
@@ -181,6 +192,7 @@ interface DriverCaches {
 
 interface ConnectionSettings {
   makeSocket: MakeSocket;
+  downloadMedia: typeof downloadMediaMessage;
   version: WAVersion | undefined;
   browser: WABrowserDescription;
   syncFullHistory: boolean;
@@ -277,11 +289,11 @@ class BaileysConnection implements WhatsAppConnection {
     this.sock.ev.process((events) => this.onBaileysEvents(events));
   }
 
-  async execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
+  async execute(command: WhatsAppCommand, attachments: CommandAttachments = {}): Promise<WhatsAppCommandResult> {
     if (!this.opened || this.closeStarted || this.closing) {
       throw new WhatsAppCommandError('not_connected', 'the WhatsApp connection is not open', true);
     }
-    const call = toSocketCall(command);
+    const call = toSocketCall(command, attachments);
     if (call.method === 'readMessages') {
       try {
         await this.sock.readMessages(call.keys);
@@ -308,6 +320,43 @@ class BaileysConnection implements WhatsAppConnection {
     this.report(events);
     const upsert = events.find((event) => event.kind === 'messages.upsert');
     return { message: command.kind === 'send' ? (upsert?.messages[0] ?? null) : null };
+  }
+
+  /**
+   * Baileys' downloadMediaMessage with the re-upload request on this socket. rc14 never makes that
+   * request itself: it looks for `error.status` on the Boom its fetch throws, which carries the code
+   * in `output.statusCode` (WhiskeySockets/Baileys#2767). So a 404/410 from WhatsApp's CDN that
+   * Baileys did not re-request is re-requested here once (`updateMediaMessage`: the phone uploads
+   * the file again and answers with a new path), then downloaded again.
+   */
+  async downloadMedia(ref: MediaMessageRef, options: { maxBytes: number }): Promise<Readable> {
+    if (!this.opened || this.closeStarted || this.closing) {
+      throw new WhatsAppCommandError('not_connected', 'the WhatsApp connection is not open', true);
+    }
+    const message = reviveRaw(ref.raw);
+    if (!message?.message) throw new MediaDownloadError('not_downloadable', `message ${ref.key.id} has no stored content to download`, false);
+    message.key = toBaileysKey(ref.key);
+    let reuploaded = false;
+    const ctx = {
+      logger: baileysLogger(this.log),
+      reuploadRequest: (m: WAMessage) => {
+        reuploaded = true;
+        return this.sock.updateMediaMessage(m);
+      },
+    };
+    let stream: Readable;
+    try {
+      stream = await this.settings.downloadMedia(message, 'stream', {}, ctx);
+    } catch (error) {
+      if (reuploaded || !REUPLOAD_STATUSES.has(statusCodeOf(error) ?? 0)) throw toDownloadError(error);
+      this.log.info({ messageId: ref.key.id, status: statusCodeOf(error) }, 'media link expired: asking the phone to upload it again');
+      try {
+        stream = await this.settings.downloadMedia(await ctx.reuploadRequest(message), 'stream', {}, ctx);
+      } catch (again) {
+        throw toDownloadError(again);
+      }
+    }
+    return limitBytes(stream, options.maxBytes);
   }
 
   async close(): Promise<void> {
@@ -524,6 +573,19 @@ class BaileysConnection implements WhatsAppConnection {
       this.log.error({ err }, `connection listener ${what} failed`);
     }
   }
+}
+
+/** What WhatsApp's CDN answers for a link that expired (Baileys' REUPLOAD_REQUIRED_STATUS). */
+const REUPLOAD_STATUSES = new Set([404, 410]);
+
+/** A failed download in wahub's words: content that is no media never downloads; anything else may later. */
+function toDownloadError(error: unknown): MediaDownloadError {
+  if (error instanceof MediaDownloadError) return error;
+  if (error instanceof WhatsAppCommandError) return new MediaDownloadError(error.reason, error.message, error.retryable);
+  const message = error instanceof Error ? error.message : String(error);
+  if (/not a media message|No message present|No valid media URL/i.test(message)) return new MediaDownloadError('not_downloadable', message, false);
+  const status = statusCodeOf(error);
+  return new MediaDownloadError(status ? `download_failed_${status}` : 'download_failed', message, true);
 }
 
 /** Saves the whole creds object after each change, one write at a time, coalescing bursts. */

@@ -1,6 +1,15 @@
-import { BufferJSON, proto, type AnyMessageContent, type MiscMessageGenerationOptions, type WAMessage, type WAMessageKey } from 'baileys';
-import { WhatsAppCommandError } from '../../domain/whatsapp-driver.js';
-import type { StoredMessageRef, WhatsAppCommand, WhatsAppEvent } from '../../domain/whatsapp-events.js';
+import type { Readable } from 'node:stream';
+import {
+  BufferJSON,
+  proto,
+  type AnyMediaMessageContent,
+  type AnyMessageContent,
+  type MiscMessageGenerationOptions,
+  type WAMessage,
+  type WAMessageKey,
+} from 'baileys';
+import { WhatsAppCommandError, type CommandAttachments } from '../../domain/whatsapp-driver.js';
+import type { OutboundMedia, StoredMessageRef, WhatsAppCommand, WhatsAppEvent } from '../../domain/whatsapp-events.js';
 import { mapBaileysEvents } from './event-mapper.js';
 import type { MapContext } from './map-context.js';
 import { contentTypeOf, unwrapContent } from './message-content.js';
@@ -23,16 +32,20 @@ export function toJid(to: string): string {
   return `${digits}@s.whatsapp.net`;
 }
 
-export function toSocketCall(command: WhatsAppCommand): SocketCall {
+export function toSocketCall(command: WhatsAppCommand, attachments: CommandAttachments = {}): SocketCall {
   switch (command.kind) {
     case 'send': {
       const jid = toJid(command.to);
       if (command.forward) {
         return { method: 'sendMessage', jid, content: { forward: storedMessage(command.forward, 'forward') }, options: {} };
       }
-      if (command.text === null || command.text === '') throw invalid('a message needs text or a message to forward');
       const options: MiscMessageGenerationOptions = {};
       if (command.quoted) options.quoted = storedMessage(sameChat(command.quoted, jid), 'quote');
+      if (command.media) {
+        if (!attachments.media) throw invalid('a media message needs the bytes of its file');
+        return { method: 'sendMessage', jid, content: mediaContent(command.media, attachments.media, command.text), options };
+      }
+      if (command.text === null || command.text === '') throw invalid('a message needs text or a message to forward');
       return { method: 'sendMessage', jid, content: { text: command.text }, options };
     }
     case 'edit':
@@ -54,6 +67,37 @@ export function toSocketCall(command: WhatsAppCommand): SocketCall {
       };
     case 'read':
       return { method: 'readMessages', keys: command.keys.map(toBaileysKey) };
+  }
+}
+
+/**
+ * A stored file as Baileys' media content, streamed (Baileys encrypts the stream to a temporary
+ * file and uploads that). Captions go with images, videos and documents only (WhatsApp shows none
+ * on stickers and audio); a voice note is Ogg/Opus audio sent as push-to-talk.
+ */
+export function mediaContent(media: OutboundMedia, stream: Readable, caption: string | null): AnyMediaMessageContent {
+  const upload = { stream };
+  const withCaption = caption !== null && caption !== '' ? { caption } : {};
+  const dimensions = {
+    ...(media.width !== null ? { width: media.width } : {}),
+    ...(media.height !== null ? { height: media.height } : {}),
+  };
+  switch (media.kind) {
+    case 'image':
+      return { image: upload, mimetype: media.mime, ...withCaption, ...dimensions };
+    case 'video':
+      return { video: upload, mimetype: media.mime, ...withCaption, ...dimensions };
+    case 'document':
+      return { document: upload, mimetype: media.mime, fileName: media.fileName ?? 'file', ...withCaption };
+    case 'sticker':
+      return { sticker: upload, mimetype: media.mime, ...dimensions };
+    case 'audio':
+      return {
+        audio: upload,
+        mimetype: media.mime,
+        ptt: media.ptt,
+        ...(media.duration !== null ? { seconds: Math.round(media.duration) } : {}),
+      };
   }
 }
 
@@ -84,7 +128,8 @@ export function storedMessage(ref: StoredMessageRef, use: 'quote' | 'forward'): 
   return { key, message: { conversation: ref.text }, messageTimestamp: ref.timestamp };
 }
 
-function reviveRaw(raw: unknown): WAMessage | null {
+/** A message's raw form (BufferJSON JSON of a WAMessage) as the WAMessage again, or null. */
+export function reviveRaw(raw: unknown): WAMessage | null {
   if (!raw || typeof raw !== 'object') return null;
   try {
     const plain = JSON.parse(JSON.stringify(raw), BufferJSON.reviver) as Record<string, unknown>;

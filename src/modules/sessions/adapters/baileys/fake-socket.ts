@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Boom } from '@hapi/boom';
 import {
   cleanMessage,
@@ -47,6 +48,10 @@ export class FakeWhatsAppSocket {
   echo: 'after' | 'before' = 'after';
   /** The next sendMessage/readMessages rejects with this. */
   failWith: Error | null = null;
+  /** Media our sends uploaded (the encrypted bytes Baileys made), in order. */
+  readonly uploads: { mediaType: string; encrypted: Buffer; url: string }[] = [];
+  /** Where uploaded media is said to live (a test may serve `uploads` there). */
+  mediaBaseUrl = 'https://mmg.whatsapp.net';
   private ended = false;
 
   constructor(readonly config?: UserFacingSocketConfig) {
@@ -79,8 +84,11 @@ export class FakeWhatsAppSocket {
     if (this.ended) throw new Boom('Connection Closed', { statusCode: DisconnectReason.connectionClosed });
     if (this.failWith) throw this.failWith;
     const message = await generateWAMessage(jid, content, {
-      upload: async () => {
-        throw new Error('no media uploads in tests');
+      // Baileys encrypts the media to a file and hands it over; WhatsApp's CDN would answer with its place.
+      upload: async (encFilePath, { mediaType }) => {
+        const url = `${this.mediaBaseUrl}/upload/${this.uploads.length}`;
+        this.uploads.push({ mediaType, encrypted: await readFile(encFilePath), url });
+        return { mediaUrl: url, directPath: '' };
       },
       userJid: this.user!.id,
       logger,
@@ -93,6 +101,16 @@ export class FakeWhatsAppSocket {
       process.nextTick(() => void this.upsertMessage(message, 'append'));
     }
     return message as WAMessage;
+  });
+
+  /**
+   * The phone uploads a media file again (messages-send.js updateMediaMessage: a retry receipt, then
+   * the new path in messages.media-update). Tests set `reupload` to say where the file is now.
+   */
+  reupload: (message: WAMessage) => WAMessage = (message) => message;
+  readonly updateMediaMessage = vi.fn(async (message: WAMessage): Promise<WAMessage> => {
+    if (this.ended) throw new Boom('Connection Closed', { statusCode: DisconnectReason.connectionClosed });
+    return this.reupload(message);
   });
 
   readonly readMessages = vi.fn(async (_keys: WAMessageKey[]): Promise<void> => {

@@ -7,7 +7,7 @@ import { Browsers, type UserFacingSocketConfig, type WABrowserDescription, type 
  */
 export type BaileysSocket = Pick<
   WASocket,
-  'ev' | 'user' | 'end' | 'logout' | 'requestPairingCode' | 'groupMetadata' | 'sendMessage' | 'readMessages'
+  'ev' | 'user' | 'end' | 'logout' | 'requestPairingCode' | 'groupMetadata' | 'sendMessage' | 'readMessages' | 'updateMediaMessage'
 >;
 
 /** Builds a socket; Baileys' makeWASocket in production, a fake in tests (the real one dials WhatsApp). */

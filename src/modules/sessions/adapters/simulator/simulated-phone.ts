@@ -3,6 +3,7 @@ import type {
   LidMapping,
   WaChat,
   WaContact,
+  WaMedia,
   WaMessage,
   WaMessageKey,
   WaMessageStatus,
@@ -21,6 +22,20 @@ export type PhoneAction =
       text: string | null;
       quotedMessageId: string | null;
       group: string | null;
+      timestamp: number;
+      pushName: string | null;
+    }
+  | {
+      /** A contact sends media; its bytes are already in the simulator's media stash under `id`. */
+      action: 'media';
+      sessionId: string;
+      id: string;
+      from: string;
+      group: string | null;
+      caption: string | null;
+      /** What WhatsApp's message says of the file (null where the phone did not say). */
+      media: WaMedia;
+      ptt: boolean;
       timestamp: number;
       pushName: string | null;
     }
@@ -85,6 +100,59 @@ export function inboundMessage(action: Extract<PhoneAction, { action: 'message' 
     ? { id: action.id, remoteJid: action.group, fromMe: false, participant: from, remoteJidAlt: null, participantAlt: lids.alt(from) }
     : { id: action.id, remoteJid: from, fromMe: false, participant: null, remoteJidAlt: lids.alt(from), participantAlt: null };
   return textMessage(key, action.text, action.timestamp, { quotedMessageId: action.quotedMessageId, pushName: action.pushName });
+}
+
+const MEDIA_FIELDS: Record<WaMedia['kind'], string> = {
+  image: 'imageMessage',
+  video: 'videoMessage',
+  audio: 'audioMessage',
+  document: 'documentMessage',
+  sticker: 'stickerMessage',
+};
+
+/** A media message as WhatsApp delivers it: the content type, the caption as text, the file's metadata. */
+export function mediaMessage(key: WaMessageKey, media: WaMedia, caption: string | null, timestamp: number, extra: Partial<WaMessage> & { ptt?: boolean } = {}): WaMessage {
+  const { ptt, ...rest } = extra;
+  const type = MEDIA_FIELDS[media.kind];
+  const withCaption = media.kind === 'image' || media.kind === 'video' || media.kind === 'document';
+  const text = withCaption ? caption : null;
+  const content: Record<string, unknown> = {
+    // The simulator's "CDN" path: the message's id is enough to find the bytes.
+    url: `https://mmg.simulator.invalid/${encodeURIComponent(key.id)}`,
+    directPath: `/${encodeURIComponent(key.id)}`,
+    mimetype: media.mime,
+    fileLength: media.size,
+    mediaKey: Buffer.from(key.id).toString('base64'),
+    ...(text ? { caption: text } : {}),
+    ...(media.width !== null ? { width: media.width } : {}),
+    ...(media.height !== null ? { height: media.height } : {}),
+    ...(media.duration !== null ? { seconds: Math.round(media.duration) } : {}),
+    ...(media.fileName !== null ? { fileName: media.fileName } : {}),
+    ...(media.kind === 'audio' ? { ptt: ptt === true } : {}),
+  };
+  return {
+    key,
+    timestamp,
+    type,
+    text,
+    quotedMessageId: null,
+    pushName: null,
+    status: null,
+    editedAt: null,
+    deletedAt: null,
+    media,
+    raw: { key, messageTimestamp: timestamp, message: { [type]: content } },
+    ...rest,
+  };
+}
+
+/** Builds the inbound media message a contact sends, in a 1:1 chat or a group. */
+export function inboundMediaMessage(action: Extract<PhoneAction, { action: 'media' }>, lids: LidBook): WaMessage {
+  const from = toJid(action.from);
+  const key: WaMessageKey = action.group
+    ? { id: action.id, remoteJid: action.group, fromMe: false, participant: from, remoteJidAlt: null, participantAlt: lids.alt(from) }
+    : { id: action.id, remoteJid: from, fromMe: false, participant: null, remoteJidAlt: lids.alt(from), participantAlt: null };
+  return mediaMessage(key, action.media, action.caption, action.timestamp, { pushName: action.pushName, ptt: action.ptt });
 }
 
 /**

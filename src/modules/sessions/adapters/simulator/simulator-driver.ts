@@ -1,17 +1,33 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Db } from '../../../../platform/db/db.js';
 import type { Logger } from '../../../../platform/logger.js';
 import type { StreamBus } from '../../../../events/bus/stream-bus.js';
 import {
+  MediaDownloadError,
   WhatsAppCommandError,
   type CloseReason,
+  type CommandAttachments,
+  type MediaMessageRef,
   type ConnectOptions,
   type ConnectionListener,
   type WhatsAppConnection,
   type WhatsAppDriver,
 } from '../../domain/whatsapp-driver.js';
-import type { WaMessageKey, WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from '../../domain/whatsapp-events.js';
-import { historyBatches, inboundMessage, LidBook, newMessageId, nowSeconds, textMessage, type PhoneAction } from './simulated-phone.js';
+import type { WaMessage, WaMessageKey, WhatsAppCommand, WhatsAppCommandResult, WhatsAppEvent } from '../../domain/whatsapp-events.js';
+import { limitBytes } from '../../domain/media-stream.js';
+import {
+  historyBatches,
+  inboundMediaMessage,
+  inboundMessage,
+  LidBook,
+  mediaMessage,
+  newMessageId,
+  nowSeconds,
+  textMessage,
+  type PhoneAction,
+} from './simulated-phone.js';
+import type { SimulatorMediaStash } from './simulator-media.js';
 
 export const SIMULATOR_CONTROL_STREAM = 'simulator-control';
 
@@ -31,6 +47,8 @@ export interface SimulatorOptions {
   pairingCodeTtlMs?: number;
   /** How long the phone takes to send delivered, then read, receipts for our messages. */
   receiptDelayMs?: number;
+  /** The bytes of the media the phone sends (what WhatsApp's CDN serves); without it downloads fail. */
+  media?: SimulatorMediaStash;
 }
 
 /** A QR payload shaped like WhatsApp's: `ref,noiseKey,identityKey,advSecret`, all base64. */
@@ -84,9 +102,14 @@ class SimulatedConnection implements WhatsAppConnection {
     if (!this.closed && this.phase === 'open') this.listener.onEvents(events);
   }
 
-  async execute(command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
+  async execute(command: WhatsAppCommand, attachments: CommandAttachments = {}): Promise<WhatsAppCommandResult> {
     if (this.closed || this.phase !== 'open') throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
-    return this.driver.execute(this, command);
+    return this.driver.execute(this, command, attachments);
+  }
+
+  async downloadMedia(message: MediaMessageRef, options: { maxBytes: number }): Promise<Readable> {
+    if (this.closed || this.phase !== 'open') throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
+    return this.driver.download(this, message, options);
   }
 
   async close(): Promise<void> {
@@ -182,6 +205,9 @@ export class SimulatorDriver implements WhatsAppDriver {
       case 'message':
         connection.report({ kind: 'messages.upsert', upsertType: 'notify', requestId: null, messages: [inboundMessage(action, lids)] });
         break;
+      case 'media':
+        connection.report({ kind: 'messages.upsert', upsertType: 'notify', requestId: null, messages: [inboundMediaMessage(action, lids)] });
+        break;
       case 'receipts':
         connection.report({
           kind: 'messages.update',
@@ -235,8 +261,32 @@ export class SimulatorDriver implements WhatsAppDriver {
     return book;
   }
 
+  /**
+   * The phone's CDN serves the bytes of a media message it sent (from the stash). A download told to
+   * fail fails like an expired link the phone has not uploaded again yet.
+   */
+  async download(connection: SimulatedConnection, message: MediaMessageRef, options: { maxBytes: number }): Promise<Readable> {
+    const stash = this.options.media;
+    const opened = stash ? await stash.open(connection.options.sessionId, message.key.id) : null;
+    if (opened === null) throw new MediaDownloadError('not_downloadable', `the phone has no media for message ${message.key.id}`, false);
+    if (opened === 'fail') throw new MediaDownloadError('download_failed_410', `media of ${message.key.id}: 410 Gone (simulated)`, true);
+    return limitBytes(opened, options.maxBytes);
+  }
+
+  /** Reads a file we send as WhatsApp would upload it: every byte, counted and hashed. */
+  private async receiveUpload(stream: Readable | undefined): Promise<{ size: number; sha256: string }> {
+    if (!stream) throw new WhatsAppCommandError('invalid_command', 'a media message needs the bytes of its file', false);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+    }
+    return { size, sha256: hash.digest('hex') };
+  }
+
   /** What the phone sees when we send, edit, delete, react or read; plus the echoes a real phone sends back. */
-  async execute(connection: SimulatedConnection, command: WhatsAppCommand): Promise<WhatsAppCommandResult> {
+  async execute(connection: SimulatedConnection, command: WhatsAppCommand, attachments: CommandAttachments = {}): Promise<WhatsAppCommandResult> {
     const { tenantId, sessionId } = connection.options;
     const at = nowSeconds();
     const own = (key: WaMessageKey) => ({ id: key.id, remoteJid: key.remoteJid });
@@ -244,17 +294,43 @@ export class SimulatorDriver implements WhatsAppDriver {
       case 'send': {
         const source = command.forward;
         const key: WaMessageKey = { id: newMessageId(), remoteJid: command.to, fromMe: true, participant: null, remoteJidAlt: null, participantAlt: null };
-        const text = source ? source.text : command.text;
-        const message = textMessage(key, text, at, { quotedMessageId: command.quoted?.key.id ?? null, status: 'sent' });
-        if (source) message.type = source.type;
-        await this.record(tenantId, sessionId, source ? 'forward' : 'message', {
-          requestId: command.requestId,
-          id: key.id,
-          to: command.to,
-          text,
-          quotedMessageId: command.quoted?.key.id ?? null,
-          forwardedMessageId: source?.key.id ?? null,
-        });
+        let message: WaMessage;
+        if (command.media) {
+          const media = command.media;
+          const upload = await this.receiveUpload(attachments.media);
+          message = mediaMessage(
+            key,
+            { kind: media.kind, mime: media.mime, size: upload.size, width: media.width, height: media.height, duration: media.duration, fileName: media.fileName },
+            command.text,
+            at,
+            { quotedMessageId: command.quoted?.key.id ?? null, status: 'sent', ptt: media.ptt },
+          );
+          await this.record(tenantId, sessionId, 'media', {
+            requestId: command.requestId,
+            id: key.id,
+            to: command.to,
+            kind: media.kind,
+            mime: media.mime,
+            size: upload.size,
+            sha256: upload.sha256,
+            fileName: media.fileName,
+            ptt: media.ptt,
+            caption: message.text,
+            quotedMessageId: command.quoted?.key.id ?? null,
+          });
+        } else {
+          const text = source ? source.text : command.text;
+          message = textMessage(key, text, at, { quotedMessageId: command.quoted?.key.id ?? null, status: 'sent' });
+          if (source) message.type = source.type;
+          await this.record(tenantId, sessionId, source ? 'forward' : 'message', {
+            requestId: command.requestId,
+            id: key.id,
+            to: command.to,
+            text,
+            quotedMessageId: command.quoted?.key.id ?? null,
+            forwardedMessageId: source?.key.id ?? null,
+          });
+        }
         connection.report({ kind: 'messages.upsert', upsertType: 'append', requestId: command.requestId, messages: [message] });
         const delay = this.options.receiptDelayMs ?? 150;
         if (isRestricted(command.to)) {
