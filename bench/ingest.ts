@@ -142,6 +142,7 @@ export async function benchIngest(env: BenchEnvironment, options: IngestOptions)
   await clear(sql, baseline.sessionId);
   await ingest(env, warm, { ...history, chats: 10 }, 60_000);
   warm.ws.close();
+  await env.drained();
   await clear(sql, warm.sessionId);
 
   // Rounds alternate the chunked bulk baseline and the ingest, each from the same table (the
@@ -166,6 +167,7 @@ export async function benchIngest(env: BenchEnvironment, options: IngestOptions)
     const cpu = await meter.stop();
     ingestRuns.push({ rate: (total / run.ms) * 1000, ms: run.ms, cpu, probe: await env.server!.probe(), started, profile });
     tenant.ws.close();
+    await env.drained();
     await clear(sql, tenant.sessionId);
   }
 

@@ -1,16 +1,17 @@
 /**
- * npm run bench [-- --only ingest,latency,read] [--quick] [--profile] [--keep-db] [--experiment pg-nodelay]
+ * npm run bench [-- --only ingest,latency,read] [--quick] [--profile] [--keep-db] [--experiment <name>]
  *
  * Runs the benchmarks against real Postgres and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL;
  * defaults 127.0.0.1) in a database and Redis key prefix of their own, removed afterwards even on
  * failure or Ctrl-C. wahub runs in a child process (all roles, simulator driver); the load
- * generators and the baselines run here. Prints the table and writes bench/results.md
- * (--quick or --only: bench/results.local.md, not committed). --profile writes a CPU profile of
- * the wahub process; --keep-db leaves the database for inspection (EXPLAIN) instead of dropping it;
- * --experiment pg-nodelay runs wahub with TCP_NODELAY on its Postgres sockets (see lib/nodelay.ts).
+ * generators and the baselines run here. Prints the table and writes bench/results.md.
+ *
+ * Diagnostics (their results go to bench/results.local.md, not committed): --quick (small sizes),
+ * --only (some benchmarks), --profile (V8 CPU profiles of the wahub process over the measured
+ * phases, summarised in the notes), --keep-db (leave the database for EXPLAIN), --experiment
+ * pg-nodelay | publisher-coalesce (a proposed change applied at runtime, lib/experiments.ts).
  */
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { benchIngest } from './ingest.js';
 import { benchLatency } from './latency.js';
 import { benchRead } from './read.js';
 import { BenchEnvironment } from './lib/environment.js';
+import { EXPERIMENTS } from './lib/experiments.js';
 import { machineInfo, renderMarkdown, renderTable, type BenchResult } from './lib/report.js';
 
 const BENCHMARKS = ['ingest', 'latency', 'read'] as const;
@@ -39,9 +41,9 @@ function parseArgs(argv: string[]) {
     else if (arg === '--keep-db') args.keepDb = true;
     else if (arg.startsWith('--experiment')) {
       if (!arg.includes('=')) i++;
-      if (value !== 'pg-nodelay') throw new Error(`--experiment takes pg-nodelay; got "${value ?? ''}"`);
-      args.experiments.push(value);
-    } else throw new Error(`unknown argument ${arg} (expected --only <${BENCHMARKS.join(',')}>, --quick, --profile, --keep-db, --experiment pg-nodelay)`);
+      if (!(EXPERIMENTS as readonly string[]).includes(value ?? '')) throw new Error(`--experiment takes one of ${EXPERIMENTS.join(', ')}; got "${value ?? ''}"`);
+      args.experiments.push(value!);
+    } else throw new Error(`unknown argument ${arg} (expected --only <${BENCHMARKS.join(',')}>, --quick, --profile, --keep-db, --experiment <${EXPERIMENTS.join('|')}>)`);
   }
   return args;
 }
@@ -96,6 +98,7 @@ async function main(): Promise<number> {
       log(`\n[${name}]`);
       const t = performance.now();
       try {
+        await env.drained();
         const result = await runs[name]();
         results.push(result);
         log(renderTable(result.rows));
@@ -137,7 +140,7 @@ async function main(): Promise<number> {
     };
     const markdown = renderMarkdown(info, results);
     // Only a full, plain run is the record; anything else goes to the uncommitted local file.
-    const partial = q || args.only.length < BENCHMARKS.length || args.experiments.length > 0;
+    const partial = q || args.profile || args.only.length < BENCHMARKS.length || args.experiments.length > 0;
     const file = fileURLToPath(new URL(partial ? './results.local.md' : './results.md', import.meta.url));
     writeFileSync(file, markdown);
     log(`\n${renderTable(results.flatMap((r) => r.rows))}\n\nwritten to ${path.relative(process.cwd(), file)} (${info.cores} cores, Node ${info.node}, ${info.durationS.toFixed(0)} s)`);

@@ -105,6 +105,32 @@ export class BenchEnvironment {
     return { result, profile: summarizeProfile(file).map((line) => `Profile of wahub, ${name} (${file}): ${line}`) };
   }
 
+  /**
+   * Waits until every consumer group of `domain-events` (the projections above all) has read and
+   * acknowledged everything, so the next measurement does not share the machine with the last
+   * one's backlog. Returns how long that took (ms).
+   */
+  async drained(timeoutMs = 180_000): Promise<number> {
+    const t0 = performance.now();
+    const key = `${this.redisPrefix}domain-events`;
+    const record = (raw: unknown): Map<string, unknown> => {
+      const m = new Map<string, unknown>();
+      if (Array.isArray(raw)) for (let i = 0; i + 1 < raw.length; i += 2) m.set(String(raw[i]), raw[i + 1]);
+      else if (raw && typeof raw === 'object') for (const [k, v] of raw instanceof Map ? raw : Object.entries(raw)) m.set(String(k), v);
+      return m;
+    };
+    for (;;) {
+      const groups = ((await this.redis!.call('XINFO', 'GROUPS', key).catch(() => [])) as unknown[]).map(record);
+      const busy = groups.filter((g) => Number(g.get('pending') ?? 0) > 0 || Number(g.get('lag') ?? 0) > 0);
+      if (busy.length === 0) return performance.now() - t0;
+      if (performance.now() - t0 > timeoutMs) {
+        const what = busy.map((g) => `${String(g.get('name'))}: lag ${String(g.get('lag'))}, pending ${String(g.get('pending'))}`).join('; ');
+        throw new Error(`domain-events consumers still busy after ${timeoutMs / 1000} s (${what})`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Starts accounting for CPU use (stop() says where it went). */
   cpuMeter(): CpuMeter {
     return new CpuMeter(() => this.cpuGroups());

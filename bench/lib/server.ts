@@ -6,7 +6,9 @@ import { epochMs } from './stats.js';
 export interface ProbeMarks {
   /** Message id → when the HTTP handler handed the simulator its `message` action. */
   control: Record<string, number>;
-  /** Message id → when the worker handed `session.messages.upsert` to the bus (the driver's report published). */
+  /** Message id → when the worker handed the driver's report to its event publisher. */
+  reported: Record<string, number>;
+  /** Message id → when the publisher handed `session.messages.upsert` to the bus (XADD to domain-events). */
   published: Record<string, number>;
   /** `session.history.sync` entries the worker published. */
   history: { entries: number; messages: number; first: number | null; last: number | null };
@@ -123,6 +125,7 @@ export class WahubServer {
     const h = marks.history;
     return {
       control: shift(marks.control),
+      reported: shift(marks.reported),
       published: shift(marks.published),
       history: { ...h, first: h.first === null ? null : h.first + this.clockOffsetMs, last: h.last === null ? null : h.last + this.clockOffsetMs },
       queries: marks.queries,
