@@ -250,7 +250,7 @@ export async function benchRead(env: BenchEnvironment, options: ReadOptions): Pr
       },
     });
 
-    const diagnostics = await diagnose({ log, options, tenant, repo, bare, cursors, keys, samplePages, startOf });
+    const diagnostics = await diagnose({ log, options, tenant, repo, bare, cursors, keys, samplePages, startOf, http: closedHttp });
 
     const endpointTput = tput(endpointClosed);
     const bareTput = tput(bareClosed);
@@ -328,6 +328,7 @@ async function diagnose(ctx: {
   keys: Key[];
   samplePages: EndpointPage[];
   startOf: (w: number) => number;
+  http: HttpClient;
 }) {
   const { options, tenant, repo, bare, cursors, keys, startOf } = ctx;
   const durationMs = Math.max(2000, options.durationMs / 2);
@@ -339,7 +340,7 @@ async function diagnose(ctx: {
   const reader = new SqlChatReader(repo);
   const useCase = (cursor: string | null) => listMessages(reader, { tenantId: tenant.tenantId, jid: BIG_CHAT, limit: LIMIT, cursor: cursor ?? undefined });
   for (const cursor of cursors.slice(0, 50)) await useCase(cursor); // warm-up
-  ctx.log(`  diagnostics: the endpoint's use case here, without HTTP (${durationMs / 1000} s, twice), and the page as one statement (${durationMs / 1000} s)`);
+  ctx.log(`  diagnostics, ${durationMs / 1000} s each: the endpoint's use case here without HTTP (with and without the token query), GET /health, the page as one statement`);
   const walk = (): (string | null)[] => Array.from({ length: options.concurrency }, (_, w) => cursors[startOf(w)] ?? null);
   let at = walk();
   const useCaseOnly = await closedLoop({
@@ -376,6 +377,16 @@ async function diagnose(ctx: {
       if (!isDeepStrictEqual(mine[j], theirs[j])) mismatch = `page ${i}, item ${j}: endpoint ${JSON.stringify(theirs[j])} vs one statement ${JSON.stringify(mine[j])}`;
     }
   }
+  // The floor of any endpoint here: GET /health (no auth, no database, a 15-byte answer) through
+  // the same middleware stack, over the same connections.
+  const health = await closedLoop({
+    concurrency: options.concurrency,
+    durationMs,
+    op: async () => {
+      const res = await ctx.http.request('GET', '/health');
+      if (res.status !== 200) throw new Error(`GET /health: ${res.status}`);
+    },
+  });
   const oneKey: Key[] = Array.from({ length: options.concurrency }, (_, w) => keys[startOf(w)] ?? null);
   const oneClosed = await closedLoop({
     concurrency: options.concurrency,
@@ -391,7 +402,8 @@ async function diagnose(ctx: {
       `Where the gap goes (closed loop, ${options.concurrency} callers, ${durationMs / 1000} s each, in the benchmark process, no HTTP): ` +
         `the endpoint's use case (listMessages + SqlChatReader: 5 statements, live session, LID mapping, page, then reactions and quoted in parallel) ${rate(tput(useCaseOnly), 'req/s')} (${ratio(tput(useCaseOnly), bareTput)} of bare); ` +
         `plus the bearer check's token-state query and JSON.stringify of the page (6 statements) ${rate(tput(withAuthAndJson), 'req/s')} (${ratio(tput(withAuthAndJson), bareTput)}); ` +
-        `HTTP, Hono, validation and JWT verification on top: the endpoint's ${rate(endpointTput, 'req/s')} (${ratio(endpointTput, bareTput)}).`,
+        `HTTP, Hono, validation and JWT verification on top: the endpoint's ${rate(endpointTput, 'req/s')} (${ratio(endpointTput, bareTput)}). ` +
+        `The floor of any endpoint in this process: GET /health (no auth, no query, same middleware, same ${options.concurrency} connections) ${rate(tput(health), 'req/s')} (${ratio(tput(health), bareTput)} of the bare query).`,
       `The page as one statement (read-sql.ts onePageSql: session, LID mapping, page, quoted and reactions together; ${mismatch ? `**differs from the endpoint** at ${mismatch}` : `same items as the endpoint on the first ${ctx.samplePages.length} pages`}): ` +
         `${rate(tput(oneClosed), 'req/s')} bare at ${options.concurrency} connections (${ratio(tput(oneClosed), bareTput)} of the page query alone); plan ${onePlan.outline}, ${ms(onePlan.ms)}.`,
     ],

@@ -9,7 +9,7 @@ import { STREAMS } from '../../src/events/envelope.js';
 import type { Logger } from '../../src/platform/logger.js';
 import { forceNoDelayOnClientSockets } from './nodelay.js';
 
-export const EXPERIMENTS = ['pg-nodelay', 'publisher-coalesce'] as const;
+export const EXPERIMENTS = ['pg-nodelay', 'publisher-coalesce', 'json-rows', 'skip-history-contacts'] as const;
 export type Experiment = (typeof EXPERIMENTS)[number];
 
 /** Before startWahub: what must be in place before connections open. */
@@ -20,6 +20,34 @@ export function beforeStart(experiments: readonly string[]): void {
 /** After startWahub: patches of live objects. */
 export function afterStart(wahub: Wahub, experiments: readonly string[]): void {
   if (experiments.includes('publisher-coalesce')) coalescePublisher(wahub);
+  if (experiments.includes('skip-history-contacts')) skipHistoryContacts(wahub);
+}
+
+/**
+ * json-rows: the projection's set-based statements take their rows as `json` instead of `jsonb`
+ * (jsonb_to_recordset($n::jsonb -> 'rows') → json_to_recordset($n::json -> 'rows')): the
+ * parameter, often hundreds of kilobytes, is then not converted to jsonb before being read once.
+ * Returns the rewrite to apply to every statement's text, or null.
+ */
+export function statementRewrite(experiments: readonly string[]): ((text: string) => string) | null {
+  if (!experiments.includes('json-rows')) return null;
+  return (text) => text.replace(/jsonb_to_recordset\((\$\d+)::jsonb -> 'rows'\)/g, "json_to_recordset($1::json -> 'rows')");
+}
+
+/**
+ * skip-history-contacts: the projection ignores `session.contacts.upsert` events whose source is
+ * `history`: the `session.history.sync` event of the same batch carries those contacts (in `full`)
+ * and its handler stores them already.
+ */
+function skipHistoryContacts(wahub: Wahub): void {
+  type Handler = (event: { payload?: { source?: unknown } }, ...rest: unknown[]) => Promise<void>;
+  const consumer = (wahub.modules.consumers as unknown as { handlers?: Map<string, Handler> }[]).find((c) => c.handlers?.has('session.contacts.upsert'));
+  const handler = consumer?.handlers?.get('session.contacts.upsert');
+  if (!consumer?.handlers || !handler) throw new Error('experiment skip-history-contacts: no consumer handles session.contacts.upsert');
+  consumer.handlers.set('session.contacts.upsert', async (event, ...rest) => {
+    if (event.payload?.source === 'history') return;
+    await handler(event, ...rest);
+  });
 }
 
 /** What SessionEventPublisher keeps (private in TypeScript, reachable at runtime). */

@@ -13,7 +13,7 @@ import { startWahub } from '../../src/app/wahub.js';
 import { loadConfig } from '../../src/platform/config.js';
 import type { StreamFields } from '../../src/events/bus/stream-bus.js';
 import type { Queryable } from '../../src/platform/db/db.js';
-import { afterStart, beforeStart } from './experiments.js';
+import { afterStart, beforeStart, statementRewrite } from './experiments.js';
 import { epochMs } from './stats.js';
 import type { ChildMessage, ParentMessage, ProbeMarks } from './server.js';
 
@@ -43,11 +43,12 @@ async function main(): Promise<void> {
   const marks: ProbeMarks = { control: {}, reported: {}, published: {}, history: { entries: 0, messages: 0, first: null, last: null }, queries: 0, statements: {}, transactions: { n: 0, ms: 0 } };
   // Every statement the app runs, counted and timed by kind (its first words), in and out of
   // transactions: round trips per request, and where a transaction's time goes.
+  const rewrite = statementRewrite(experiments);
   const timed = (q: Queryable['query']): Queryable['query'] =>
     (async (text: string, params?: readonly unknown[]) => {
       const t0 = performance.now();
       try {
-        return await q(text, params);
+        return await q(rewrite ? rewrite(text) : text, params);
       } finally {
         const kind = statementKind(text);
         const s = (marks.statements[kind] ??= { n: 0, ms: 0 });
