@@ -6,14 +6,19 @@ import { findLiveSession } from '../adapters/session-repository.js';
 import type { MessagingCommandPayload } from '../domain/messaging-commands.js';
 import { SESSION_COMMANDS, shardOf } from '../domain/session.js';
 import type { StoredMessageRef } from '../domain/whatsapp-events.js';
-import type { MessageLookup, StoredMessage } from './messaging.ports.js';
+import type { FindUpload, MessageLookup, StoredMessage, UploadedMedia } from './messaging.ports.js';
 
 export interface MessagingDeps {
   db: Queryable;
   bus: StreamBus;
   messages: MessageLookup;
   shards: number;
+  /** Uploads of POST /media; without it a send with mediaId is refused. */
+  findUpload?: FindUpload;
 }
+
+/** Ogg/Opus audio is a voice note: WhatsApp plays it as push-to-talk. */
+const isVoiceNote = (upload: UploadedMedia) => upload.kind === 'audio' && /^audio\/ogg\b/i.test(upload.mime);
 
 export interface Accepted {
   requestId: string;
@@ -58,9 +63,11 @@ export class MessagingUseCases {
     content?: string;
     replyToMessageId?: string;
     forwardMessageId?: string;
+    mediaId?: string;
   }): Promise<Accepted> {
     const sessionId = await this.connectedSession(input.tenantId, input.sessionId);
     const to = await this.deps.messages.resolveChatJid(input.tenantId, sessionId, input.to);
+    if (input.mediaId !== undefined) return this.sendMedia({ ...input, mediaId: input.mediaId }, sessionId, to);
     if (input.forwardMessageId !== undefined) {
       if (input.content !== undefined || input.replyToMessageId !== undefined) {
         throw new DomainError('invalid', 'invalid_message', 'A forward takes forwardMessageId alone');
@@ -74,6 +81,44 @@ export class MessagingUseCases {
     }
     const quoted = input.replyToMessageId ? toRef(await this.message(input.tenantId, sessionId, to, input.replyToMessageId)) : null;
     return this.dispatch(SESSION_COMMANDS.sendMessage, sessionId, { tenantId: input.tenantId, to, text: input.content, quoted, forward: null });
+  }
+
+  /** A stored upload with an optional caption (images, videos, documents), optionally as a reply. */
+  private async sendMedia(
+    input: { tenantId: string; content?: string; replyToMessageId?: string; forwardMessageId?: string; mediaId: string },
+    sessionId: string,
+    to: string,
+  ): Promise<Accepted> {
+    if (input.forwardMessageId !== undefined) throw new DomainError('invalid', 'invalid_message', 'A forward takes forwardMessageId alone, without mediaId');
+    const upload = this.deps.findUpload ? await this.deps.findUpload(input.tenantId, input.mediaId) : undefined;
+    if (!upload) throw new DomainError('not_found', 'media_not_found', `No uploaded media ${input.mediaId}`);
+    const caption = input.content !== undefined && input.content.trim() !== '' ? input.content : null;
+    if (caption !== null && (upload.kind === 'sticker' || upload.kind === 'audio')) {
+      throw new DomainError('invalid', 'caption_not_supported', `WhatsApp shows no caption on ${upload.kind === 'audio' ? 'audio' : 'stickers'}`, {
+        errors: [{ path: 'content', message: `not allowed with ${upload.kind}` }],
+      });
+    }
+    if (upload.kind === 'sticker' && upload.mime !== 'image/webp') throw new DomainError('invalid', 'invalid_sticker', 'A sticker must be a WebP image');
+    const quoted = input.replyToMessageId ? toRef(await this.message(input.tenantId, sessionId, to, input.replyToMessageId)) : null;
+    return this.dispatch(SESSION_COMMANDS.sendMessage, sessionId, {
+      tenantId: input.tenantId,
+      to,
+      text: caption,
+      quoted,
+      forward: null,
+      media: {
+        mediaId: upload.id,
+        kind: upload.kind,
+        mime: upload.mime,
+        fileName: upload.fileName,
+        storageKey: upload.storageKey,
+        ptt: isVoiceNote(upload),
+        size: upload.size,
+        width: upload.width,
+        height: upload.height,
+        duration: upload.duration,
+      },
+    });
   }
 
   async edit(input: { tenantId: string; chat: string; messageId: string; content: string }): Promise<Accepted> {

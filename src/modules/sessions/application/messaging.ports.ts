@@ -1,4 +1,4 @@
-import type { StoredMessageRef } from '../domain/whatsapp-events.js';
+import type { StoredMessageRef, WaMedia } from '../domain/whatsapp-events.js';
 
 export interface StoredMessage extends StoredMessageRef {
   fromMe: boolean;
@@ -14,3 +14,20 @@ export interface MessageLookup {
   /** Several messages of one chat in one query; unknown ids are simply absent. */
   findMessages(tenantId: string, sessionId: string, chatJid: string, messageIds: string[]): Promise<StoredMessage[]>;
 }
+
+/** A file uploaded with POST /media, as a send needs it. */
+export interface UploadedMedia {
+  id: string;
+  kind: WaMedia['kind'];
+  /** The storage key of its bytes. */
+  storageKey: string;
+  mime: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
+  fileName: string;
+}
+
+/** The tenant's uploads (the media module implements it): undefined for an unknown id or another tenant's. */
+export type FindUpload = (tenantId: string, mediaId: string) => Promise<UploadedMedia | undefined>;

@@ -11,9 +11,14 @@ const MessageParams = JidParams.extend({ messageId: MessageId.openapi({ param: {
 
 const SendBody = z
   .object({
-    content: z.string().max(65_536).optional().openapi({ description: 'Text; with replyToMessageId a reply' }),
+    content: z.string().max(65_536).optional().openapi({ description: 'Text; with replyToMessageId a reply; with mediaId the caption' }),
     replyToMessageId: MessageId.optional(),
     forwardMessageId: MessageId.optional().openapi({ description: 'Forward this stored message (alone)' }),
+    mediaId: z
+      .string()
+      .uuid()
+      .optional()
+      .openapi({ description: 'Send this upload of POST /media (image, video, audio: Ogg/Opus as a voice note, document, sticker: WebP); content is its caption (images, videos, documents)' }),
   })
   .strict();
 const Accepted = z.object({ requestId: z.string().uuid() }).openapi('CommandAccepted');
@@ -40,7 +45,7 @@ export function messagingRoutes(deps: { messaging: MessagingUseCases; requireAut
       path: '/chats/{jid}/messages',
       tags: ['messages'],
       security,
-      summary: 'Send a text, a reply (replyToMessageId) or a forward (forwardMessageId)',
+      summary: 'Send a text, a reply (replyToMessageId), a forward (forwardMessageId) or media (mediaId, content as caption)',
       request: { params: JidParams, body: { required: true, content: { 'application/json': { schema: SendBody } } } },
       responses: acceptedResponses,
     }),
