@@ -11,6 +11,7 @@ import {
 } from '../modules/chats/index.js';
 import type { MessageLookup, StoredMessage } from '../modules/sessions/application/messaging.ports.js';
 import { createContactsModule } from '../modules/contacts/index.js';
+import { withMediaProjection } from '../modules/chats/adapters/media-projection.js';
 import type { Modules } from './modules.js';
 import type { Resources } from './resources.js';
 import type { AuthPorts } from './sessions-module.js';
@@ -30,7 +31,8 @@ export function buildMessagingModule(resources: Resources, auth: Pick<AuthPorts,
     logger: logger.child({ role: 'consumer' }),
     group: PROJECTIONS_GROUP,
     consumer: config.workerId ? `${config.workerId}-${process.pid}` : undefined,
-    handlers: messagingProjectionHandlers(),
+    // session.messages.media beside the others; stored media survives messages arriving again.
+    handlers: withMediaProjection(messagingProjectionHandlers()),
     claimIdleMs: config.streamClaimIdleMs,
     maxDeliveries: config.streamMaxDeliveries,
     batchSize: 100,

@@ -20,6 +20,9 @@ import { simulatorRoutes } from '../modules/sessions/http/simulator-routes.js';
 import { wsTicketRoutes } from '../events/ws/ws-ticket-routes.js';
 import { SessionWorker } from '../modules/sessions/worker/session-worker.js';
 import { SessionEventPublisher } from '../modules/sessions/worker/session-event-publisher.js';
+import { SimulatorMediaStash } from '../modules/sessions/adapters/simulator/simulator-media.js';
+import { createProbe, findMediaUpload } from '../modules/media/index.js';
+import path from 'node:path';
 import type { ModuleHooks, Modules } from './modules.js';
 import type { Resources } from './resources.js';
 
@@ -36,7 +39,7 @@ export function buildSessionsModule(
   driver: WhatsAppDriver,
   messages: MessageLookup,
 ): Pick<Modules, 'routers' | 'workers' | 'apiAttachments'> {
-  const { config, db, bus, logger, clock, redis, metrics } = resources;
+  const { config, db, bus, logger, clock, redis, metrics, mediaStorage } = resources;
   const commands = new CommandBus(db, { startSession, stopSession, deleteSession }, {
     afterCommit: hooks.onOutboxWrite,
     observe: (command, ms, ok) => metrics.commands.observe({ command, outcome: ok ? 'ok' : 'error' }, ms / 1000),
@@ -45,9 +48,21 @@ export function buildSessionsModule(
   const routers = [
     sessionsRoutes({ db, commands, requireAuth: auth.requireAuth, shards: config.workerShards, clock }),
     wsTicketRoutes({ tickets, verifyAccessToken: auth.verifyAccessToken }),
-    messagingRoutes({ messaging: new MessagingUseCases({ db, bus, messages, shards: config.workerShards }), requireAuth: auth.requireAuth }),
+    messagingRoutes({
+      messaging: new MessagingUseCases({
+        db,
+        bus,
+        messages,
+        shards: config.workerShards,
+        findUpload: async (tenantId, mediaId) => {
+          const upload = await findMediaUpload(db, tenantId, mediaId);
+          return upload && { ...upload, storageKey: upload.key };
+        },
+      }),
+      requireAuth: auth.requireAuth,
+    }),
   ];
-  if (driver instanceof SimulatorDriver) routers.push(simulatorRoutes({ db, bus, requireAuth: auth.requireAuth }));
+  if (driver instanceof SimulatorDriver) routers.push(simulatorRoutes({ db, bus, requireAuth: auth.requireAuth, media: simulatorMediaStash(resources) }));
 
   const worker = new SessionWorker({
     db,
@@ -60,6 +75,8 @@ export function buildSessionsModule(
     claimIdleMs: config.streamClaimIdleMs,
     maxDeliveries: config.streamMaxDeliveries,
     onOutboxWrite: hooks.onOutboxWrite,
+    // Inbound media: downloaded off the event path into media storage; outbound: read from it.
+    media: { storage: mediaStorage, settings: { maxBytes: config.mediaMaxBytes, ...config.mediaJobs }, probe: createProbe },
     publisher: new SessionEventPublisher(bus, logger.child({ role: 'worker' }), {
       storeRaw: config.storeRawMessages,
       onPublished: (types) => {
@@ -127,5 +144,9 @@ function createSimulatorDriver(resources: Resources): SimulatorDriver {
     logger: resources.logger.child({ driver: 'simulator' }),
     firstQrTtlMs: ttl,
     nextQrTtlMs: Math.max(100, Math.floor(ttl / 3)),
+    media: simulatorMediaStash(resources),
   });
 }
+
+/** The simulated phone's media files (DATA_DIR/simulator-media), shared by its routes and its driver. */
+const simulatorMediaStash = (resources: Resources) => new SimulatorMediaStash(path.join(resources.config.dataDir, 'simulator-media'));

@@ -92,6 +92,10 @@ const envSchema = z
     MEDIA_AUDIO_MAX_BYTES: int(100 * MIB, 1),
     MEDIA_DOCUMENT_MAX_BYTES: int(100 * MIB, 1),
     MEDIA_STICKER_MAX_BYTES: int(1 * MIB, 1),
+    MEDIA_CONCURRENCY: int(4, 1, 64),
+    MEDIA_DOWNLOAD_MAX_ATTEMPTS: int(5, 1, 100),
+    MEDIA_RETRY_BASE_MS: int(2_000, 10),
+    MEDIA_RETRY_MAX_MS: int(300_000, 10),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
@@ -168,6 +172,8 @@ export interface Config {
   mediaMaxBytes: number;
   /** Largest upload per kind, each already capped by mediaMaxBytes. */
   mediaUploadMaxBytes: { image: number; video: number; audio: number; document: number; sticker: number };
+  /** Inbound media: downloads running at once per worker, attempts per file, and retry backoff (doubling from base up to max). */
+  mediaJobs: { concurrency: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
 }
 
 export interface S3Config {
@@ -255,6 +261,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       audio: Math.min(e.MEDIA_AUDIO_MAX_BYTES, e.MEDIA_MAX_BYTES),
       document: Math.min(e.MEDIA_DOCUMENT_MAX_BYTES, e.MEDIA_MAX_BYTES),
       sticker: Math.min(e.MEDIA_STICKER_MAX_BYTES, e.MEDIA_MAX_BYTES),
+    },
+    mediaJobs: {
+      concurrency: e.MEDIA_CONCURRENCY,
+      maxAttempts: e.MEDIA_DOWNLOAD_MAX_ATTEMPTS,
+      retryBaseMs: e.MEDIA_RETRY_BASE_MS,
+      retryMaxMs: Math.max(e.MEDIA_RETRY_BASE_MS, e.MEDIA_RETRY_MAX_MS),
     },
   };
 }

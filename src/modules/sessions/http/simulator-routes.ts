@@ -1,5 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import busboy from 'busboy';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Db } from '../../../platform/db/db.js';
 import type { StreamBus } from '../../../events/bus/stream-bus.js';
 import { createRouter, type AppEnv } from '../../../platform/http/app.js';
@@ -7,7 +11,8 @@ import { DomainError, notFound } from '../../../shared/errors.js';
 import { findSession } from '../adapters/session-repository.js';
 import { SIMULATOR_CONTROL_STREAM, type SimulatorAction } from '../adapters/simulator/simulator-driver.js';
 import { newMessageId, nowSeconds, toJid } from '../adapters/simulator/simulated-phone.js';
-import type { WaMessageKey } from '../domain/whatsapp-events.js';
+import { DEFAULT_FIXTURE, MEDIA_FIXTURES, type SimulatorMediaStash, type StashedFile } from '../adapters/simulator/simulator-media.js';
+import type { WaMedia, WaMessageKey } from '../domain/whatsapp-events.js';
 import { normalisePhone } from '../domain/session.js';
 import { problemResponse, SessionIdParams } from './session-schemas.js';
 
@@ -15,7 +20,7 @@ import { problemResponse, SessionIdParams } from './session-schemas.js';
  * The phone side of the simulator driver, mounted only when WA_DRIVER=simulator: scan the QR,
  * drop the connection, and see what the session sent. Same bearer auth and tenant checks as the API.
  */
-export function simulatorRoutes(deps: { db: Db; bus: StreamBus; requireAuth: MiddlewareHandler<AppEnv> }) {
+export function simulatorRoutes(deps: { db: Db; bus: StreamBus; requireAuth: MiddlewareHandler<AppEnv>; media?: SimulatorMediaStash }) {
   const router = createRouter();
   router.use('/simulator/*', deps.requireAuth);
   const security = [{ bearer: [] }];
@@ -323,6 +328,155 @@ export function simulatorRoutes(deps: { db: Db; bus: StreamBus; requireAuth: Mid
     },
   );
 
+  if (deps.media) mediaRoutes(deps.media);
+
+  /** The phone sends media: a fixture (JSON) or a file of the caller's (multipart). */
+  function mediaRoutes(stash: SimulatorMediaStash) {
+    const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker'] as const;
+    const Metadata = z
+      .object({
+        mime: z.string().min(1).max(255).nullable(),
+        size: z.number().int().nonnegative().nullable(),
+        width: z.number().int().positive().nullable(),
+        height: z.number().int().positive().nullable(),
+        duration: z.number().nonnegative().nullable(),
+        fileName: z.string().min(1).max(255).nullable(),
+      })
+      .partial()
+      .strict()
+      .openapi({ description: "What WhatsApp's message says of the file, over the fixture's own (null: the phone did not say)" });
+    const MediaBody = z
+      .object({
+        from: jidOrPhone,
+        kind: z.enum(MEDIA_KINDS),
+        caption: z.string().max(65_536).optional(),
+        fixture: z.enum(Object.keys(MEDIA_FIXTURES) as [string, ...string[]]).optional().openapi({ description: 'Default: the kind\'s (photo.jpg, video.mp4, voice.ogg, document.pdf, sticker.webp)' }),
+        id: z.string().min(1).max(128).optional(),
+        group: z.string().regex(/@g\.us$/, 'must be a group JID (…@g.us)').optional(),
+        participant: jidOrPhone.optional(),
+        timestamp: z.number().int().positive().optional(),
+        pushName: z.string().max(256).optional(),
+        ptt: z.boolean().optional().openapi({ description: 'Audio: a voice note (default for the voice.ogg fixture)' }),
+        failDownloads: z.number().int().min(0).max(100).optional().openapi({ description: 'The first N downloads of it fail (like an expired link)' }),
+        metadata: Metadata.optional(),
+      })
+      .strict();
+    type MediaInput = z.infer<typeof MediaBody>;
+
+    /** Stores the bytes with the phone, then the phone sends the message. */
+    const sendMedia = async (sessionId: string, input: MediaInput, messageId: string, stored: StashedFile, defaults: Partial<WaMedia> & { ptt?: boolean }) => {
+      const over = input.metadata ?? {};
+      const pick = <K extends keyof typeof over>(key: K, fallback: NonNullable<(typeof over)[K]> | null) => (key in over ? (over[key] ?? null) : fallback);
+      const media: WaMedia = {
+        kind: input.kind,
+        mime: pick('mime', defaults.mime ?? null),
+        size: pick('size', stored.size),
+        width: pick('width', defaults.width ?? null),
+        height: pick('height', defaults.height ?? null),
+        duration: pick('duration', defaults.duration ?? null),
+        fileName: pick('fileName', defaults.fileName ?? null),
+      };
+      if (input.failDownloads) await stash.failNext(sessionId, messageId, input.failDownloads);
+      await send({
+        action: 'media',
+        sessionId,
+        id: messageId,
+        from: toJid(input.group ? (input.participant ?? input.from) : input.from),
+        group: input.group ?? null,
+        caption: input.caption ?? null,
+        media,
+        ptt: input.ptt ?? defaults.ptt ?? false,
+        timestamp: input.timestamp ?? nowSeconds(),
+        pushName: input.pushName ?? null,
+      });
+    };
+
+    // multipart/form-data: fields (kind, from, caption, id, mime, width, height, duration, fileName,
+    // ptt, failDownloads), then `file`, streamed to the phone's stash (BODY_LIMIT_BYTES still applies).
+    router.post('/simulator/sessions/:id/media', async (c, next) => {
+      const contentType = c.req.header('content-type') ?? '';
+      if (!/^multipart\/form-data\b/i.test(contentType)) return next();
+      const sessionId = c.req.param('id');
+      if (!/^[0-9a-f-]{36}$/i.test(sessionId)) throw notFound('session');
+      await connected(c.get('auth').tenantId, sessionId);
+      const body = requestBody(c);
+      if (!body) throw new DomainError('invalid', 'file_required', 'The form has no file: send it in the field `file`');
+      let messageId = newMessageId();
+      const form = await readForm(body, contentType, (fields, file) => {
+        messageId = fields.id || messageId;
+        return stash.put(sessionId, messageId, file);
+      });
+      if (!form.stored) throw new DomainError('invalid', 'file_required', 'The form has no file: send it in the field `file` (after the other fields)');
+      const f = form.fields;
+      const number = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+      const parsed = MediaBody.safeParse({
+        from: f.from,
+        kind: f.kind,
+        caption: f.caption,
+        id: f.id || undefined,
+        group: f.group || undefined,
+        participant: f.participant || undefined,
+        pushName: f.pushName || undefined,
+        ptt: f.ptt === undefined ? undefined : f.ptt === 'true',
+        failDownloads: number(f.failDownloads),
+        metadata: Object.fromEntries(
+          (['mime', 'width', 'height', 'duration', 'fileName', 'size'] as const)
+            .filter((k) => f[k] !== undefined && f[k] !== '')
+            .map((k) => [k, k === 'mime' || k === 'fileName' ? f[k] : Number(f[k])]),
+        ),
+      });
+      if (!parsed.success) {
+        throw new DomainError('invalid', 'validation_failed', 'Invalid form fields', {
+          errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        });
+      }
+      // A file of the caller's: the phone knows only what the form says (and the file's name for a document).
+      await sendMedia(sessionId, parsed.data, messageId, form.stored, { fileName: parsed.data.kind === 'document' ? (form.fileName ?? null) : null });
+      return c.json({ ids: [messageId] }, 202);
+    });
+
+    router.openapi(
+      phoneRoute(
+        'media',
+        'A contact sends an image, video, audio (voice note), document or sticker: a real small fixture file (JSON), or your own file (multipart/form-data with the same fields, then `file`)',
+        MediaBody,
+      ),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const input = c.req.valid('json');
+        await connected(c.get('auth').tenantId, id);
+        const fixture = MEDIA_FIXTURES[input.fixture ?? DEFAULT_FIXTURE[input.kind]]!;
+        const messageId = input.id ?? newMessageId();
+        const stored = await stash.putFixture(id, messageId, fixture);
+        await sendMedia(id, input, messageId, stored, {
+          mime: fixture.mime,
+          width: fixture.width,
+          height: fixture.height,
+          duration: fixture.duration,
+          fileName: input.kind === 'document' ? fixture.file : null,
+          ptt: fixture.ptt,
+        });
+        return c.json({ ids: [messageId] }, 202);
+      },
+    );
+
+    router.openapi(
+      phoneRoute(
+        'media-failures',
+        'The next N downloads of a media message fail (WhatsApp answering 410 until the phone uploads it again)',
+        z.object({ messageId: z.string().min(1).max(128), count: z.number().int().min(0).max(100) }).strict(),
+      ),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const { messageId, count } = c.req.valid('json');
+        await sessionOf(c.get('auth').tenantId, id);
+        if (!(await stash.has(id, messageId))) throw new DomainError('not_found', 'message_not_found', `The phone sent no media ${messageId}`);
+        await stash.failNext(id, messageId, count);
+        return c.json({ ids: [messageId] }, 202);
+      },
+    );
+  }
+
   router.openapi(
     createRoute({
       method: 'get',
@@ -351,4 +505,61 @@ export function simulatorRoutes(deps: { db: Db; bus: StreamBus; requireAuth: Mid
     },
   );
   return router;
+}
+
+/** The request body as a Node stream: the socket itself under @hono/node-server, else the web body. */
+function requestBody(c: Context<AppEnv>): Readable | null {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (incoming && typeof incoming.pipe === 'function' && !incoming.readableDidRead) return incoming;
+  const body = c.req.raw.body;
+  return body ? Readable.fromWeb(body as unknown as WebReadableStream<Uint8Array>) : null;
+}
+
+/** A multipart form whose fields come first and whose `file` streams to `store` as it arrives. */
+function readForm<T>(
+  body: Readable,
+  contentType: string,
+  store: (fields: Record<string, string>, file: Readable) => Promise<T>,
+): Promise<{ fields: Record<string, string>; stored: T | null; fileName: string | null }> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: { 'content-type': contentType }, limits: { files: 1, fields: 20, fieldSize: 65_536 } });
+    } catch (error) {
+      reject(new DomainError('invalid', 'malformed_multipart', `Not a multipart/form-data body: ${(error as Error).message}`));
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let stored: Promise<T> | null = null;
+    let fileName: string | null = null;
+    const stop = () => {
+      body.unpipe(parser);
+      body.resume();
+    };
+    const fail = (error: unknown) => {
+      stop();
+      reject(new DomainError('invalid', 'malformed_multipart', `Malformed multipart body: ${(error as Error).message}`));
+    };
+    parser.on('field', (name, value) => (fields[name] = value));
+    parser.on('file', (name, stream, info) => {
+      if (name !== 'file' || stored) {
+        stream.resume();
+        return;
+      }
+      fileName = info.filename ?? null;
+      stored = store({ ...fields }, stream);
+      stored.catch((error) => {
+        stream.resume();
+        stop();
+        reject(error);
+      });
+    });
+    parser.on('error', fail);
+    body.on('error', fail);
+    parser.on('close', () => {
+      if (!stored) return resolve({ fields, stored: null, fileName });
+      stored.then((value) => resolve({ fields, stored: value, fileName }), reject);
+    });
+    body.pipe(parser);
+  });
 }

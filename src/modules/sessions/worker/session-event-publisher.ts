@@ -7,6 +7,7 @@ import {
   type MessageSummary,
 } from '../../../events/contracts/session-events.js';
 import type { WaContact, WaMessage, WaMessageKey, WhatsAppEvent } from '../domain/whatsapp-events.js';
+import { MESSAGES_MEDIA_EVENT, type MessageMediaItem, type MessagesMediaPayload } from '../domain/message-media.js';
 
 export function toMessageSummary(message: WaMessage, includeRaw: boolean): MessageSummary {
   const summary: MessageSummary = {
@@ -156,6 +157,12 @@ export function toSessionEntries(tenantId: string, sessionId: string, events: Wh
   return out;
 }
 
+/** `session.messages.media` as the seed shows it: `{tenantId, mediaCount, media[], source: 'event'}`. */
+export function mediaEntry(tenantId: string, sessionId: string, media: MessageMediaItem[]): StreamFields {
+  const payload: MessagesMediaPayload = { tenantId, mediaCount: media.length, media, source: 'event' };
+  return entry(MESSAGES_MEDIA_EVENT, sessionId, payload as unknown as { tenantId: string } & Record<string, unknown>);
+}
+
 function contactsEntry(tenantId: string, sessionId: string, contacts: WaContact[], source: 'event' | 'history'): StreamFields {
   const all = contacts.map(toContactSummary);
   return entry(
@@ -186,7 +193,15 @@ export class SessionEventPublisher {
   }
 
   publish(tenantId: string, sessionId: string, events: WhatsAppEvent[]): Promise<void> {
-    const entries = toSessionEntries(tenantId, sessionId, events, this.options);
+    return this.publishEntries(sessionId, toSessionEntries(tenantId, sessionId, events, this.options));
+  }
+
+  /** Where messages' media is stored (or why it is not), after everything published before it. */
+  publishMedia(tenantId: string, sessionId: string, media: MessageMediaItem[]): Promise<void> {
+    return this.publishEntries(sessionId, media.length > 0 ? [mediaEntry(tenantId, sessionId, media)] : []);
+  }
+
+  private publishEntries(sessionId: string, entries: StreamFields[]): Promise<void> {
     if (entries.length === 0) return this.chain;
     this.backlog += entries.length;
     this.chain = this.chain.then(async () => {

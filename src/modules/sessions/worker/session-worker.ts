@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Db } from '../../../platform/db/db.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { StreamBus, StreamEntry } from '../../../events/bus/stream-bus.js';
@@ -15,6 +16,17 @@ import { MESSAGING_COMMANDS, toDriverCommand } from '../domain/messaging-command
 import { WhatsAppCommandError } from '../domain/whatsapp-driver.js';
 import type { WhatsAppEvent } from '../domain/whatsapp-events.js';
 import type { SessionEventPublisher } from './session-event-publisher.js';
+import { DomainError } from '../../../shared/errors.js';
+import type { MediaStorage } from '../../media/domain/media.js';
+import { MediaJobs, mediaToFetch, type MediaJobSettings, type MediaProbe } from './media-jobs.js';
+
+/** Media: where files are stored, and how inbound media jobs run. */
+export interface SessionWorkerMedia {
+  storage: MediaStorage;
+  settings: MediaJobSettings;
+  /** Probes a file's dimensions and duration when WhatsApp's message leaves them out. */
+  probe?: (mime: string) => MediaProbe;
+}
 
 export const SESSION_WORKERS_GROUP = 'session-workers';
 
@@ -30,6 +42,8 @@ export interface SessionWorkerOptions {
   maxDeliveries: number;
   onOutboxWrite: () => void;
   publisher: SessionEventPublisher;
+  /** Without it media is neither downloaded nor sendable (tests of other things). */
+  media?: SessionWorkerMedia;
 }
 
 interface OwnedShard {
@@ -47,9 +61,29 @@ export class SessionWorker {
   private readonly runners = new Map<string, SessionRunner>();
   private readonly leases: ShardLeaseManager;
   private readonly logger: Logger;
+  private readonly mediaJobs: MediaJobs | undefined;
+  /** Media messages queued lately: WhatsApp often delivers one twice (an upsert, then history). */
+  private readonly queuedMedia = new Set<string>();
 
   constructor(private readonly options: SessionWorkerOptions) {
     this.logger = options.logger.child({ worker: options.workerId });
+    const media = options.media;
+    this.mediaJobs = media
+      ? new MediaJobs({
+          bus: options.bus,
+          db: options.db,
+          storage: media.storage,
+          logger: this.logger,
+          settings: media.settings,
+          probe: media.probe,
+          download: (sessionId, message, downloadOptions) => {
+            const runner = this.runners.get(sessionId);
+            if (!runner?.active) throw new WhatsAppCommandError('not_connected', 'The session is not running on this worker', true);
+            return runner.downloadMedia(message, downloadOptions);
+          },
+          publish: (tenantId, sessionId, items) => options.publisher.publishMedia(tenantId, sessionId, items),
+        })
+      : undefined;
     this.leases = new ShardLeaseManager({
       db: options.db,
       workerId: options.workerId,
@@ -79,6 +113,7 @@ export class SessionWorker {
   /** Graceful shutdown: stop taking commands, close sockets without logging out, free the leases. */
   async stop(): Promise<void> {
     await this.leases.stop();
+    await this.mediaJobs?.stop();
   }
 
   /** Stops everything without cleanup, as if the process died: leases stay until they expire. */
@@ -86,6 +121,7 @@ export class SessionWorker {
     this.leases.halt();
     for (const [shard, owned] of this.shards) {
       void owned.consumer.stop();
+      this.mediaJobs?.abandonShard(shard);
       this.shards.delete(shard);
     }
     for (const runner of this.runners.values()) runner.abandon();
@@ -107,12 +143,14 @@ export class SessionWorker {
     this.shards.set(shard, { fence, consumer });
     await this.resumeSessions(shard, fence);
     await consumer.start();
+    await this.mediaJobs?.startShard(shard);
   }
 
   private async releaseShard(shard: number): Promise<void> {
     const owned = this.shards.get(shard);
     this.shards.delete(shard);
     await owned?.consumer.stop();
+    await this.mediaJobs?.stopShard(shard);
     await Promise.all(this.runnersOf(shard).map((runner) => runner.release()));
   }
 
@@ -120,6 +158,7 @@ export class SessionWorker {
     const owned = this.shards.get(shard);
     this.shards.delete(shard);
     void owned?.consumer.stop();
+    this.mediaJobs?.abandonShard(shard);
     for (const runner of this.runnersOf(shard)) runner.abandon();
   }
 
@@ -184,6 +223,10 @@ export class SessionWorker {
       case SESSION_COMMANDS.logout:
         if (runner?.active) await runner.logout();
         else await this.options.driver.wipeAuthState(sessionId);
+        // A deleted session's files go too (a failure leaves the command pending: it runs again).
+        if ((command.payload as { deleted?: boolean }).deleted && this.options.media) {
+          await this.options.media.storage.deletePrefix(`tenants/${tenantId}/sessions/${sessionId}/`);
+        }
         break;
       default:
         if (MESSAGING_COMMANDS.includes(command.type)) {
@@ -209,14 +252,37 @@ export class SessionWorker {
     const tenantId = command.payload.tenantId;
     const runner = this.runners.get(sessionId);
     let outcome: { status: 'done' | 'failed'; result: Record<string, unknown> };
+    let file: Readable | undefined;
     try {
       if (!runner?.active) throw new WhatsAppCommandError('not_connected', 'The session is not connected to WhatsApp', true);
-      const { message } = await runner.execute(toDriverCommand(command.type, command.eventId, command.payload));
+      const driverCommand = toDriverCommand(command.type, command.eventId, command.payload);
+      const media = driverCommand.kind === 'send' ? driverCommand.media : null;
+      // The upload streams from storage to WhatsApp; a storage outage leaves the command pending (retried).
+      if (media) file = await this.openUpload(media.storageKey);
+      const { message } = await runner.execute(driverCommand, { media: file });
       outcome = { status: 'done', result: message ? { messageId: message.key.id, chatJid: message.key.remoteJid } : {} };
+      if (media && message) {
+        // The message's file is the upload itself: no download, the media event points to it.
+        void this.options.publisher.publishMedia(tenantId, sessionId, [
+          {
+            messageId: message.key.id,
+            chatJid: message.key.remoteJid,
+            kind: media.kind,
+            url: this.options.media!.storage.url(media.storageKey),
+            mime: media.mime,
+            size: message.media?.size ?? media.size,
+            width: media.width,
+            height: media.height,
+            duration: media.duration,
+          },
+        ]);
+      }
     } catch (error) {
       if (!(error instanceof WhatsAppCommandError)) throw error; // unexpected: leave it pending, it is retried
       this.logger.warn({ sessionId, requestId: command.eventId, command: command.type, reason: error.reason }, 'command failed');
       outcome = { status: 'failed', result: { reason: error.reason, detail: error.message } };
+    } finally {
+      file?.destroy();
     }
     await fencedTransaction(this.options.db, fence, async (tx) => {
       const [recorded] = await tx.query(
@@ -233,8 +299,26 @@ export class SessionWorker {
     if (outcome.status === 'failed') this.options.onOutboxWrite();
   }
 
+  /** An upload's bytes; one that is gone fails the send for good. */
+  private async openUpload(storageKey: string): Promise<Readable> {
+    const storage = this.options.media?.storage;
+    if (!storage) throw new WhatsAppCommandError('media_unavailable', 'Media storage is not configured on this worker', false);
+    try {
+      return await storage.get(storageKey);
+    } catch (error) {
+      if (error instanceof DomainError && error.kind === 'not_found') throw new WhatsAppCommandError('media_not_found', 'The uploaded file is gone from storage', false);
+      throw error;
+    }
+  }
+
   private onDriverEvents(runner: SessionRunner, events: WhatsAppEvent[]): void {
-    void this.options.publisher.publish(runner.tenantId, runner.sessionId, events);
+    const published = this.options.publisher.publish(runner.tenantId, runner.sessionId, events);
+    const media = this.mediaJobs ? mediaToFetch(events).filter((m) => this.firstTimeQueued(runner.sessionId, m.key.remoteJid, m.key.id)) : [];
+    if (media.length > 0) {
+      const shard = shardOf(runner.sessionId, this.options.shards);
+      // After the messages are in the stream, so their media event never comes before them.
+      void published.then(() => this.mediaJobs!.enqueue(shard, runner.tenantId, runner.sessionId, media));
+    }
     const nacks = events.flatMap((e) =>
       e.kind === 'messages.update' ? e.updates.filter((u) => u.status === 'failed' && u.key.fromMe) : [],
     );
@@ -242,6 +326,14 @@ export class SessionWorker {
       const fence = this.shards.get(shardOf(runner.sessionId, this.options.shards))?.fence;
       if (fence) void this.reportNacks(fence, runner.tenantId, runner.sessionId, nacks).catch((error) => this.logger.error({ err: error }, 'reporting a failed send failed'));
     }
+  }
+
+  private firstTimeQueued(sessionId: string, chatJid: string, messageId: string): boolean {
+    const key = `${sessionId}\u0000${chatJid}\u0000${messageId}`;
+    if (this.queuedMedia.has(key)) return false;
+    this.queuedMedia.add(key);
+    if (this.queuedMedia.size > 10_000) this.queuedMedia.delete(this.queuedMedia.values().next().value!);
+    return true;
   }
 
   /** WhatsApp refused a send after it resolved (e.g. 463): tell the tenant which request it was. */
