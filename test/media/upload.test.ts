@@ -3,7 +3,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { findMediaUpload, S3MediaStorage } from '../../src/modules/media/index.js';
-import { signUpAndLogin } from '../support/clients.js';
+import { eventually, signUpAndLogin } from '../support/clients.js';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Mode } from '../support/services.js';
 import { startTestWahub, type TestWahub } from '../support/wahub.js';
 import { startTestS3, type TestS3 } from './s3-server.js';
@@ -341,6 +343,38 @@ describe.each(['s3', 'local'] as const)('POST /media limits (%s storage)', (stor
     expect(status).toBe(413);
     expect(JSON.parse(body).code).toBe('media_too_large');
     expect(await keys()).toEqual([]);
+  });
+
+  it('a client that goes away midway leaves nothing behind (no temporary file, no object, no row)', async () => {
+    const rows = async () => (await wahub.resources.db.query(`select 1 from media_uploads where tenant_id = $1`, [tenantId])).length;
+    const rowsBefore = await rows();
+    const url = new URL(`${wahub.url}/media`);
+    const boundary = 'cutshort';
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\ndocument\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.pdf"\r\n\r\n`;
+    await new Promise<void>((resolve) => {
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(20 * MIB) },
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.write(head);
+      req.write(fixture('document.pdf'));
+      req.write(Buffer.alloc(9 * MIB, 1));
+      // Gone after sending part of the file: the server has started storing it by then.
+      setTimeout(() => req.destroy(), 500);
+    });
+    const tmp = path.join(wahub.resources.config.dataDir, 'media', '.tmp');
+    await eventually(async () => (existsSync(tmp) ? readdirSync(tmp).length === 0 : true), 10_000);
+    expect(await keys()).toEqual([]);
+    expect(await rows()).toBe(rowsBefore);
+    // And the API goes on.
+    const res = await postMedia(wahub.url, token, { kind: 'document', file: { name: 'd.pdf', bytes: fixture('document.pdf') } });
+    expect(res.status).toBe(201);
+    await wahub.resources.mediaStorage.deletePrefix(`tenants/${tenantId}/`);
   });
 
   it('other routes keep BODY_LIMIT_BYTES', async () => {

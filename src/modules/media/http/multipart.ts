@@ -57,11 +57,17 @@ export async function* multipartParts(
     closed = true;
     notify();
   });
-  body.on('error', (error) => {
-    failure ??= error;
-    // A body cut short (the client went away): busboy fails the file stream being read.
-    parser.destroy(error);
+  // A body cut short (the client went away, a timeout): busboy fails the file stream being read,
+  // so nothing waits for bytes that will not come.
+  const cutShort = () => {
+    if (closed || failure) return;
+    failure = new DomainError('invalid', 'upload_incomplete', 'The request body ended before the form did');
+    parser.destroy(failure as Error);
     notify();
+  };
+  body.on('error', cutShort);
+  body.on('close', () => {
+    if (!body.readableEnded) cutShort();
   });
   body.pipe(parser);
   try {
