@@ -56,6 +56,21 @@ function requestBody(c: Context<AppEnv>): Readable | null {
 
 const INLINE = /^(image|video|audio)\//;
 
+/** A web stream that reads the file only as the client takes it (backpressure), closing it when cancelled. */
+function pullStream(node: Readable): ReadableStream<Uint8Array> {
+  const chunks = node[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await chunks.next();
+      if (next.done) controller.close();
+      else controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+    },
+    async cancel() {
+      await chunks.return?.();
+    },
+  });
+}
+
 export function mediaRoutes(deps: MediaRoutesDeps) {
   const router = createRouter();
   const security = [{ bearer: [] }];
@@ -144,7 +159,7 @@ export function mediaRoutes(deps: MediaRoutesDeps) {
         throw error;
       }
       const name = key.slice(key.lastIndexOf('/') + 1).replace(/[^A-Za-z0-9._-]+/g, '_');
-      return new Response(Readable.toWeb(file.stream) as unknown as ReadableStream, {
+      return new Response(pullStream(file.stream), {
         status: 200,
         headers: {
           'Content-Type': file.contentType,
