@@ -12,7 +12,7 @@
  * pg-nodelay | publisher-coalesce (a proposed change applied at runtime, lib/experiments.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchIngest } from './ingest.js';
@@ -54,6 +54,7 @@ async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const q = args.quick;
   const startedAt = performance.now();
+  const loadAtStart = loadavg()[0]!;
   const profileDir = args.profile ? mkdtempSync(path.join(tmpdir(), 'wahub-bench-profile-')) : undefined;
   const env = new BenchEnvironment({ profileDir, keepDatabase: args.keepDb, experiments: args.experiments, log });
 
@@ -129,6 +130,7 @@ async function main(): Promise<number> {
       ...versions,
       layout: 'wahub (roles api,relay,consumer,worker; WA_DRIVER=simulator; LOG_LEVEL=warn) in its own Node process; load generators, WebSocket client and baselines in the benchmark process; Postgres and Redis local on the same machine',
       durationS: (performance.now() - startedAt) / 1000,
+      load: [loadAtStart, loadavg()[0]!] as [number, number],
       options: [
         `benchmarks ${args.only.join(', ')}`,
         q ? 'quick sizes' : 'full sizes',

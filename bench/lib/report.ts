@@ -30,6 +30,8 @@ export interface RunInfo {
   layout: string;
   durationS: number;
   options: string;
+  /** 1-minute load averages at the start and the end of the run. */
+  load: [number, number];
 }
 
 export function machineInfo(): Pick<RunInfo, 'cores' | 'cpuModel' | 'memoryGb' | 'node'> {
@@ -59,6 +61,7 @@ export function renderMarkdown(info: RunInfo, results: BenchResult[]): string {
     `- Node ${info.node}; ${info.postgres}; Redis ${info.redis}`,
     `- Layout: ${info.layout}`,
     `- Options: ${info.options}; total run ${info.durationS.toFixed(0)} s`,
+    `- Load average (1 min) at the start and the end: ${info.load[0].toFixed(2)} / ${info.load[1].toFixed(2)}. The notes say, for each measured phase, where the machine's CPU went ("everything else" is Redis, Postgres background work and other processes): absolute figures from a busy machine are pessimistic, the ratios to same-run baselines hold better.`,
     '',
     renderTable(rows),
     '',
