@@ -49,13 +49,16 @@ export class BenchEnvironment {
     } finally {
       await admin.end();
     }
-    this.redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    redis.on('error', () => {}); // failures surface through the commands that hit them
     try {
-      await this.redis.connect();
-      await this.redis.ping();
+      await redis.connect();
+      await redis.ping();
     } catch (error) {
-      throw new Error(`cannot reach Redis at ${REDIS_URL}: ${(error as Error).message}`);
+      redis.disconnect();
+      throw new Error(`cannot reach Redis at ${REDIS_URL} (is Redis up?): ${(error as Error).message}`);
     }
+    this.redis = redis;
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'wahub-bench-'));
     this.server = await WahubServer.start(
       {
