@@ -129,7 +129,8 @@ describe.each(MODES)('GET /chats, /chats/:jid/messages and /contacts (%s)', (mod
         id: 'msg-3',
         type: 'imageMessage',
         text: 'Foto',
-        media: { kind: 'image', url: null, mime: 'image/jpeg', size: 120483, width: 720, height: 1280, duration: null, fileName: null },
+        // WhatsApp's metadata alone is not the seed's media object: it appears once the media job stored it.
+        media: null,
         reactions: [],
         quoted: null,
       }),

@@ -157,10 +157,12 @@ export class SqlChatReader implements ChatReader {
 }
 
 function mediaView(media: Record<string, unknown> | null, deletedAt: number | null): MediaView | null {
-  if (!media || deletedAt !== null || typeof media.kind !== 'string') return null;
+  // Shown once the media job has finished with it (stored: a url; or given up: url null and a reason),
+  // as the seed has it: WhatsApp's bare metadata before that is not a media object yet.
+  if (!media || deletedAt !== null || typeof media.kind !== 'string' || !('url' in media)) return null;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
-  return {
+  const view: MediaView = {
     kind: media.kind,
     url: str(media.url),
     mime: str(media.mime),
@@ -168,6 +170,7 @@ function mediaView(media: Record<string, unknown> | null, deletedAt: number | nu
     width: num(media.width),
     height: num(media.height),
     duration: num(media.duration),
-    fileName: str(media.fileName),
   };
+  if (view.url === null && typeof media.reason === 'string') view.reason = media.reason;
+  return view;
 }

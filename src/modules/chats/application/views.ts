@@ -35,7 +35,8 @@ export interface MediaView {
   width: number | null;
   height: number | null;
   duration: number | null;
-  fileName: string | null;
+  /** Why there is no url: too_large, download_failed, not_downloadable. */
+  reason?: string;
 }
 
 export interface QuotedView {

@@ -63,9 +63,10 @@ export const MessageSchema = z
         width: z.number().nullable(),
         height: z.number().nullable(),
         duration: z.number().nullable(),
-        fileName: z.string().nullable(),
+        reason: z.string().optional().openapi({ description: 'Why url is null: too_large, download_failed, not_downloadable' }),
       })
-      .nullable(),
+      .nullable()
+      .openapi({ description: 'The stored media, as the seed: null until the media job has finished with it' }),
     pushName: z.string().nullable(),
   })
   .openapi('Message');
