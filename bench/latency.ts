@@ -14,7 +14,7 @@ import type { BenchEnvironment, Tenant } from './lib/environment.js';
 import { REDIS_URL } from './lib/environment.js';
 import { HttpClient } from './lib/http.js';
 import { describeErrors, openLoop, type OpenLoopResult } from './lib/load.js';
-import type { ProbeMarks } from './lib/server.js';
+import { describeStatements, type ProbeMarks } from './lib/server.js';
 import type { BenchResult, ResultRow } from './lib/report.js';
 import { epochMs, ms, rate, summarize, type Summary } from './lib/stats.js';
 
@@ -163,10 +163,10 @@ async function measure(env: BenchEnvironment, way: Way, tenant: Tenant, options:
   const t0 = performance.now();
   const { result: run, profile } = await env.profiled(`latency-${way}`, () => drive(env, way, `${tag}M`, tenant, options.rate, options.durationMs, clients));
   const cpu = await meter.stop();
-  const probe: ProbeMarks = await env.server!.probe();
   // The projection stores the same messages meanwhile; how long after the last one did it catch up?
   await env.drained();
   const projectedMs = performance.now() - t0;
+  const probe: ProbeMarks = await env.server!.probe();
 
   const issued = (id: string) => run.issued.get(id);
   const received = (id: string) => run.received.get(id);
@@ -194,7 +194,8 @@ async function measure(env: BenchEnvironment, way: Way, tenant: Tenant, options:
     `  - ${line('hop: the worker hands it to its event publisher → the publisher appends it to domain-events (its queue)', summarize(differences(run, reported, published)))}`,
     `  - ${line('hop: appended to domain-events → WebSocket client has it (hub XREAD, send, client)', summarize(differences(run, published, received)))}`,
     `  - ${line('from the driver’s report → WebSocket client', fromReport)}`,
-    `  - the projection (consumer group \`projections\`) had stored them ${((projectedMs - run.loop.elapsedMs) / 1000).toFixed(1)} s after the last was sent: ${rate((run.issued.size / projectedMs) * 1000, 'msg/s')} projected, against ${options.rate} offered.`,
+    `  - the projection (consumer group \`projections\`) had stored them ${((projectedMs - run.loop.elapsedMs) / 1000).toFixed(1)} s after the last was sent: ${rate((run.issued.size / projectedMs) * 1000, 'msg/s')} projected, against ${options.rate} offered. ` +
+      `Statements of the phase and the drain (${probe.transactions.n.toLocaleString('en-US')} transactions): ${describeStatements(probe, 7)}.`,
     `  - CPU: ${cpu}.`,
     ...profile.map((p) => `  - ${p}`),
   );
