@@ -157,6 +157,7 @@ async function measure(env: BenchEnvironment, way: Way, tenant: Tenant, options:
   const tag = way === 'http' ? 'H' : 'S';
   await drive(env, way, `${tag}W`, tenant, options.rate, options.warmupMs, clients);
   await env.drained();
+  clients.http.reset();
   await env.server!.calibrateClock();
   await env.server!.resetProbe();
   const meter = env.cpuMeter();

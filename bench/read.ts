@@ -202,6 +202,7 @@ export async function benchRead(env: BenchEnvironment, options: ReadOptions): Pr
 
       log(`  round ${round}/${options.rounds}, closed loop: endpoint, ${options.concurrency} connections, ${options.durationMs / 1000} s`);
       const cursorOf: (string | null)[] = Array.from({ length: options.concurrency }, (_, w) => cursors[startOf(w)] ?? null);
+      closedHttp.reset(); // its connections sat idle through the bare round
       await env.server!.resetProbe();
       meter = env.cpuMeter();
       const { result: endpoint, profile } = await env.profiled(`read-${round}`, () =>
@@ -379,6 +380,7 @@ async function diagnose(ctx: {
   }
   // The floor of any endpoint here: GET /health (no auth, no database, a 15-byte answer) through
   // the same middleware stack, over the same connections.
+  ctx.http.reset();
   const health = await closedLoop({
     concurrency: options.concurrency,
     durationMs,

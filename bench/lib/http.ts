@@ -10,12 +10,28 @@ export interface HttpResponse {
  * little, since it shares the cores with the server, Postgres and Redis.
  */
 export class HttpClient {
-  private readonly agent: http.Agent;
+  private agent: http.Agent;
   private readonly url: URL;
 
-  constructor(baseUrl: string, options: { maxSockets: number }) {
+  constructor(
+    baseUrl: string,
+    private readonly options: { maxSockets: number },
+  ) {
     this.url = new URL(baseUrl);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets, maxFreeSockets: options.maxSockets });
+    this.agent = this.newAgent();
+  }
+
+  private newAgent(): http.Agent {
+    return new http.Agent({ keepAlive: true, maxSockets: this.options.maxSockets, maxFreeSockets: this.options.maxSockets });
+  }
+
+  /**
+   * Drops the pooled connections. Before a measurement that follows a pause: the server closes
+   * keep-alive connections idle for 5 s, and a request racing that close fails with ECONNRESET.
+   */
+  reset(): void {
+    this.agent.destroy();
+    this.agent = this.newAgent();
   }
 
   request(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<HttpResponse> {
