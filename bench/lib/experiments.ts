@@ -72,6 +72,7 @@ function coalescePublisher(wahub: Wahub): void {
   const holder = (wahub.modules.workers as unknown as { worker?: { options?: { publisher?: PublisherInternals } } }[]).find((w) => w.worker);
   const publisher = holder?.worker?.options?.publisher;
   if (!publisher?.publishEntries) throw new Error('experiment publisher-coalesce: the session worker has no publisher of the expected shape');
+  if (!(publisher.chain instanceof Promise)) throw new Error('experiment publisher-coalesce: the publisher no longer chains its appends (the change has landed): run without it');
   const queue: { sessionId: string; entry: StreamFields }[] = [];
   let draining = false;
   const drain = async (): Promise<void> => {
