@@ -179,17 +179,19 @@ function contactsEntry(tenantId: string, sessionId: string, contacts: WaContact[
  * append is retried with backoff while later batches wait behind it, so order holds.
  */
 export class SessionEventPublisher {
-  private chain: Promise<void> = Promise.resolve();
-  private backlog = 0;
+  /** Entries handed over and not yet in the stream, in order. */
+  private queue: { sessionId: string; entry: StreamFields }[] = [];
+  private draining: Promise<void> | undefined;
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly bus: StreamBus,
     private readonly logger: Logger,
-    private readonly options: { storeRaw: boolean; onPublished?: (types: string[]) => void },
+    private readonly options: { storeRaw: boolean; onPublished?: (types: string[]) => void; maxBatch?: number },
   ) {}
 
   get pending(): number {
-    return this.backlog;
+    return this.queue.length;
   }
 
   publish(tenantId: string, sessionId: string, events: WhatsAppEvent[]): Promise<void> {
@@ -201,27 +203,43 @@ export class SessionEventPublisher {
     return this.publishEntries(sessionId, media.length > 0 ? [mediaEntry(tenantId, sessionId, media)] : []);
   }
 
+  /**
+   * Queues entries and resolves once they are in the stream. Whatever piles up while an append is
+   * in flight goes out together in the next one (one pipelined round trip), so a busy moment
+   * never turns into a queue of awaited round trips.
+   */
   private publishEntries(sessionId: string, entries: StreamFields[]): Promise<void> {
-    if (entries.length === 0) return this.chain;
-    this.backlog += entries.length;
-    this.chain = this.chain.then(async () => {
+    if (entries.length === 0) return this.flushed();
+    for (const entry of entries) this.queue.push({ sessionId, entry });
+    const done = new Promise<void>((resolve) => this.waiters.push(resolve));
+    this.draining ??= this.drain();
+    return done;
+  }
+
+  private async drain(): Promise<void> {
+    const maxBatch = this.options.maxBatch ?? 1000;
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, maxBatch);
+      const waiters = this.queue.length <= maxBatch ? this.waiters.splice(0) : [];
       for (let attempt = 0; ; attempt++) {
         try {
-          await this.bus.append(STREAMS.domainEvents, entries);
-          this.options.onPublished?.(entries.map((e) => e.type!));
+          await this.bus.append(STREAMS.domainEvents, batch.map((b) => b.entry));
+          this.options.onPublished?.(batch.map((b) => b.entry.type!));
           break;
         } catch (error) {
-          this.logger.error({ err: error, sessionId, attempt }, 'publishing session events failed; retrying');
+          this.logger.error({ err: error, sessionIds: [...new Set(batch.map((b) => b.sessionId))], attempt }, 'publishing session events failed; retrying');
           await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
         }
       }
-      this.backlog -= entries.length;
-    });
-    return this.chain;
+      this.queue.splice(0, batch.length);
+      for (const resolve of waiters) resolve();
+    }
+    this.draining = undefined;
   }
 
   /** Resolves when everything handed over so far is in the stream. */
   flushed(): Promise<void> {
-    return this.chain;
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 }
