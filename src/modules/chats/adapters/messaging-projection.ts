@@ -170,6 +170,8 @@ export function messagingProjectionHandlers(): Record<string, EventHandler> {
     },
 
     'session.contacts.upsert': async (event, tx, context) => {
+      // A history batch's contacts travel in its session.history.sync too, which stores them.
+      if ((event.payload as unknown as ContactsUpsertPayload).source === 'history') return;
       const scope = await liveScope(tx, event);
       if (!scope) return;
       // The event lists at most EVENT_LIST_CAP contacts; `full` has them all when it was capped.
