@@ -1,3 +1,4 @@
+import { pause } from '../../platform/clock.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Metrics } from '../../platform/metrics.js';
 import type { StreamBus, StreamEntry } from './stream-bus.js';
@@ -208,19 +209,9 @@ export class StreamConsumer {
     }
   }
 
-  /** Sleeps, but wakes at once when the consumer is stopped. */
+  /** Sleeps, but wakes at once when stopped. */
   private pause(ms: number): Promise<void> {
-    const signal = this.abort.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return pause(ms, this.abort.signal);
   }
 }
 

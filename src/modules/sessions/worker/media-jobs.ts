@@ -1,3 +1,4 @@
+import { pause } from '../../../platform/clock.js';
 import { Transform, type Readable } from 'node:stream';
 import type { Queryable } from '../../../platform/db/db.js';
 import type { Logger } from '../../../platform/logger.js';
@@ -526,17 +527,8 @@ class ShardJobs {
     }
   }
 
+  /** Sleeps, but wakes at once when stopped. */
   private pause(ms: number): Promise<void> {
-    const signal = this.abort.signal;
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return pause(ms, this.abort.signal);
   }
 }
