@@ -15,21 +15,12 @@ import { createBaileysDriver } from './baileys-driver.js';
 import { toSocketCall } from './commands.js';
 import { FakeWhatsAppSocket, logger, ME } from './fake-socket.js';
 import { toRaw } from './message-summary.js';
-import { grantLease, newSession, openTestDb, type TestDb } from './test-fixtures.js';
+import { grantLease, newSession, openTestDb, type TestDb, PEER, waKey } from './test-fixtures.js';
 
-const PEER = '51988888888@s.whatsapp.net';
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES_DIR, name));
 
-const key = (id: string, over: Partial<WaMessageKey> = {}): WaMessageKey => ({
-  id,
-  remoteJid: PEER,
-  fromMe: false,
-  participant: null,
-  remoteJidAlt: null,
-  participantAlt: null,
-  ...over,
-});
+const key = waKey;
 
 function linkedCreds(): AuthenticationCreds {
   const creds = initAuthCreds();

@@ -15,23 +15,14 @@ import { createAuthStateStore } from './auth-state-store.js';
 import { createBaileysDriver } from './baileys-driver.js';
 import { FakeWhatsAppSocket, logger, ME, ME_JID } from './fake-socket.js';
 import { toRaw } from './message-summary.js';
-import { grantLease, newSession, openTestDb, type TestDb } from './test-fixtures.js';
+import { grantLease, newSession, openTestDb, type TestDb, PEER, waKey } from './test-fixtures.js';
 
-const PEER = '51988888888@s.whatsapp.net';
 const GROUP = '120363000000000000@g.us';
 const MEMBER = '51977777777@s.whatsapp.net';
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
 const NOW = T0 / 1000;
 
-const key = (id: string, over: Partial<WaMessageKey> = {}): WaMessageKey => ({
-  id,
-  remoteJid: PEER,
-  fromMe: false,
-  participant: null,
-  remoteJidAlt: null,
-  participantAlt: null,
-  ...over,
-});
+const key = waKey;
 
 function linkedCreds(): AuthenticationCreds {
   const creds = initAuthCreds();

@@ -1,3 +1,4 @@
+import { PEER, waKey } from './test-fixtures.js';
 import { Boom } from '@hapi/boom';
 import { DisconnectReason, generateForwardMessageContent, generateWAMessageFromContent, proto, type WAMessage } from 'baileys';
 import { describe, expect, it } from 'vitest';
@@ -8,20 +9,11 @@ import { storedMessage, toJid, toSocketCall } from './commands.js';
 import { ME_JID } from './fake-socket.js';
 import { toRaw } from './message-summary.js';
 
-const PEER = '51988888888@s.whatsapp.net';
 const GROUP = '120363000000000000@g.us';
 const MEMBER = '51977777777@s.whatsapp.net';
 const T = 1_767_220_050;
 
-const key = (id: string, over: Partial<WaMessageKey> = {}): WaMessageKey => ({
-  id,
-  remoteJid: PEER,
-  fromMe: false,
-  participant: null,
-  remoteJidAlt: null,
-  participantAlt: null,
-  ...over,
-});
+const key = waKey;
 
 function stored(id: string, fields: Record<string, unknown>, over: Partial<WaMessageKey> = {}, text: string | null = null): StoredMessageRef {
   const k = key(id, over);

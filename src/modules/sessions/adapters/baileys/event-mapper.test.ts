@@ -1,3 +1,4 @@
+import { PEER, waKey } from './test-fixtures.js';
 import {
   ACCOUNT_RESTRICTED_TEXT,
   BufferJSON,
@@ -19,7 +20,6 @@ import type { MapContext } from './map-context.js';
 const NOW = 1_767_230_000;
 const ctx: MapContext = { me: { jid: ME_JID, lid: ME_LID }, now: NOW };
 
-const PEER = '51988888888@s.whatsapp.net';
 const PEER_LID = '987654321098765@lid';
 const GROUP = '120363000000000000@g.us';
 const MEMBER = '51977777777@s.whatsapp.net';
@@ -39,15 +39,7 @@ function message(key: WAMessageKey, fields: Record<string, unknown>): WAMessage 
 const inbound = (id: string, content: Record<string, unknown> | null, extra: Record<string, unknown> = {}) =>
   message({ remoteJid: PEER, fromMe: false, id }, { message: content, pushName: 'Ada', ...extra });
 
-const key = (id: string, over: Partial<WaMessageKey> = {}): WaMessageKey => ({
-  id,
-  remoteJid: PEER,
-  fromMe: false,
-  participant: null,
-  remoteJidAlt: null,
-  participantAlt: null,
-  ...over,
-});
+const key = waKey;
 
 /** Baileys' own event buffer with the mapper on `process`, as the driver subscribes it. */
 function stream() {

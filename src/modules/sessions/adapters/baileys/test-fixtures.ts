@@ -1,3 +1,4 @@
+import type { WaMessageKey } from '../../domain/whatsapp-events.js';
 import { randomUUID } from 'node:crypto';
 import { Curve, proto, type SignalDataTypeMap } from 'baileys';
 import { createTestDatabase, type Mode } from '../../../../../test/support/services.js';
@@ -91,3 +92,17 @@ export function sampleKeys(): { [T in SignalKeyType]: { id: string; value: Signa
     'identity-key': { id: '51988888888.0', value: new Uint8Array(33).fill(5) },
   };
 }
+
+/** The other side of the 1:1 chats in the mapping and command tests. */
+export const PEER = '51988888888@s.whatsapp.net';
+
+/** A message key in the normalised model, a 1:1 message from PEER unless overridden. */
+export const waKey = (id: string, over: Partial<WaMessageKey> = {}): WaMessageKey => ({
+  id,
+  remoteJid: PEER,
+  fromMe: false,
+  participant: null,
+  remoteJidAlt: null,
+  participantAlt: null,
+  ...over,
+});
