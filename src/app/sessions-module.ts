@@ -84,12 +84,11 @@ export function buildSessionsModule(
       },
     }),
   });
-  const sessionsGauge = metrics.gauge('wahub_sessions', 'Sessions by status', ['status'], async (gauge) => {
+  metrics.gauge('wahub_sessions', 'Sessions by status', ['status'], async (gauge) => {
     gauge.reset();
     const rows = await db.query<{ status: string; n: number }>(`select status, count(*)::int as n from sessions where deleted_at is null group by status`);
     for (const row of rows) gauge.set({ status: row.status }, row.n);
   });
-  void sessionsGauge;
   const wsConnections = metrics.gauge('wahub_ws_connections', 'Open WebSocket connections on this process', [], async () => {});
 
   const workers = [];
