@@ -17,7 +17,7 @@ import { createLogger } from '../../../../platform/logger.js';
 import type { CloseReason, ConnectionListener, LeaseFence } from '../../domain/whatsapp-driver.js';
 import { createAuthStateStore, LeaseLostError, readStoredCreds } from './auth-state-store.js';
 import { createBaileysDriver, type BaileysDriver } from './baileys-driver.js';
-import { countRows, grantLease, newSession, openTestDb, setLease, type TestDb } from './test-fixtures.js';
+import { countRows, grantLease, newSession, openTestDb, setLease, type TestDb, listenerRecorder } from './test-fixtures.js';
 
 const logger = createLogger('silent');
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
@@ -85,16 +85,7 @@ class FakeSocket {
   }
 }
 
-function recorder() {
-  const listener = {
-    onQr: vi.fn<ConnectionListener['onQr']>(),
-    onPairingCode: vi.fn<ConnectionListener['onPairingCode']>(),
-    onOpen: vi.fn<ConnectionListener['onOpen']>(),
-    onClose: vi.fn<ConnectionListener['onClose']>(),
-    onEvents: vi.fn<ConnectionListener['onEvents']>(),
-  };
-  return listener;
-}
+const recorder = listenerRecorder;
 
 /** Creds as they are once a phone linked this device (QR: account + me; registered is not set). */
 function linkedCreds(): AuthenticationCreds {

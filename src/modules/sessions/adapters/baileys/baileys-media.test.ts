@@ -15,7 +15,7 @@ import { createBaileysDriver } from './baileys-driver.js';
 import { toSocketCall } from './commands.js';
 import { FakeWhatsAppSocket, logger, ME } from './fake-socket.js';
 import { toRaw } from './message-summary.js';
-import { grantLease, newSession, openTestDb, type TestDb, PEER, waKey } from './test-fixtures.js';
+import { grantLease, newSession, openTestDb, type TestDb, PEER, waKey, listenerRecorder } from './test-fixtures.js';
 
 const T0 = Date.parse('2026-05-01T12:00:00.000Z');
 const fixture = (name: string) => readFileSync(path.join(FIXTURES_DIR, name));
@@ -106,13 +106,7 @@ describe('Baileys driver: media', () => {
     const { tenantId, sessionId } = newSession();
     const fence = await grantLease(t.db);
     await createAuthStateStore({ db: t.db, tenantId, sessionId, fence }).saveCreds(linkedCreds());
-    const listener = {
-      onQr: vi.fn<ConnectionListener['onQr']>(),
-      onPairingCode: vi.fn<ConnectionListener['onPairingCode']>(),
-      onOpen: vi.fn<ConnectionListener['onOpen']>(),
-      onClose: vi.fn<ConnectionListener['onClose']>(),
-      onEvents: vi.fn<ConnectionListener['onEvents']>(),
-    };
+    const listener = listenerRecorder();
     const connection: WhatsAppConnection = await driver.connect({ tenantId, sessionId, fence, pairingPhone: null, listener, logger });
     const sock = sockets[0]!;
     if (options.open !== false) sock.open();

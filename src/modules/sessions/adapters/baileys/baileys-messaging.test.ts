@@ -15,7 +15,7 @@ import { createAuthStateStore } from './auth-state-store.js';
 import { createBaileysDriver } from './baileys-driver.js';
 import { FakeWhatsAppSocket, logger, ME, ME_JID } from './fake-socket.js';
 import { toRaw } from './message-summary.js';
-import { grantLease, newSession, openTestDb, type TestDb, PEER, waKey } from './test-fixtures.js';
+import { grantLease, newSession, openTestDb, type TestDb, PEER, waKey, listenerRecorder } from './test-fixtures.js';
 
 const GROUP = '120363000000000000@g.us';
 const MEMBER = '51977777777@s.whatsapp.net';
@@ -57,13 +57,7 @@ describe('Baileys driver: events and commands through a socket that sends', () =
     const { tenantId, sessionId } = newSession();
     const fence = await grantLease(t.db);
     await createAuthStateStore({ db: t.db, tenantId, sessionId, fence }).saveCreds(linkedCreds());
-    const listener = {
-      onQr: vi.fn<ConnectionListener['onQr']>(),
-      onPairingCode: vi.fn<ConnectionListener['onPairingCode']>(),
-      onOpen: vi.fn<ConnectionListener['onOpen']>(),
-      onClose: vi.fn<ConnectionListener['onClose']>(),
-      onEvents: vi.fn<ConnectionListener['onEvents']>(),
-    };
+    const listener = listenerRecorder();
     const connection: WhatsAppConnection = await driver.connect({ tenantId, sessionId, fence, pairingPhone: null, listener, logger });
     const sock = sockets[0]!;
     const flushes: Partial<BaileysEventMap>[] = [];

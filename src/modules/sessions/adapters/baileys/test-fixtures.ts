@@ -1,3 +1,5 @@
+import { vi } from 'vitest';
+import type { ConnectionListener } from '../../domain/whatsapp-driver.js';
 import type { WaMessageKey } from '../../domain/whatsapp-events.js';
 import { randomUUID } from 'node:crypto';
 import { Curve, proto, type SignalDataTypeMap } from 'baileys';
@@ -106,3 +108,14 @@ export const waKey = (id: string, over: Partial<WaMessageKey> = {}): WaMessageKe
   participantAlt: null,
   ...over,
 });
+
+/** A driver listener whose callbacks record their calls. */
+export function listenerRecorder() {
+  return {
+    onQr: vi.fn<ConnectionListener['onQr']>(),
+    onPairingCode: vi.fn<ConnectionListener['onPairingCode']>(),
+    onOpen: vi.fn<ConnectionListener['onOpen']>(),
+    onClose: vi.fn<ConnectionListener['onClose']>(),
+    onEvents: vi.fn<ConnectionListener['onEvents']>(),
+  };
+}
