@@ -14,14 +14,13 @@
  * simulated phone's side, not wahub receiving); the child samples its RSS every 10 ms from the mark
  * until the media event is stored, and also reports the kernel's peak (resourceUsage().maxRSS).
  */
-import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { MIB, startMemoryChild } from './lib/memory-child.js';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
-const MIB = 1024 * 1024;
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface Options {
@@ -179,41 +178,12 @@ async function parent(): Promise<void> {
   const useS3 = args.includes('--s3');
   const probe = args.includes('--probe');
   const size = Math.round(Number(args.find((a) => a.startsWith('--size='))?.slice(7) ?? 100) * 1_000_000);
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'wahub-media-receive-bench-'));
-  const env: Record<string, string> = {
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    JWT_SECRET: 'bench-secret-that-is-long-enough-for-hs256-0123456789',
-    WA_DRIVER: 'simulator',
-    WORKER_SHARDS: '2',
-    MEDIA_MAX_BYTES: String(2000 * MIB),
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
-  let s3: { stop(): Promise<void> } | undefined;
-  if (useS3) {
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-    const { startTestS3 } = await import('../test/media/s3-server.js');
-    const server = await startTestS3();
-    Object.assign(env, server.env);
-    s3 = server;
-  }
-  const proc = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, ...env, MEDIA_BENCH_CHILD: '1', MEDIA_BENCH_ENV: JSON.stringify(env) },
-    execArgv: [...process.execArgv, '--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const child = await startMemoryChild<FromChild>(import.meta.url, {
+    dataDirPrefix: 'wahub-media-receive-bench-',
+    env: { WA_DRIVER: 'simulator', WORKER_SHARDS: '2', MEDIA_MAX_BYTES: String(2000 * MIB) },
+    useS3,
   });
-  const next = <T extends FromChild['type']>(type: T): Promise<Extract<FromChild, { type: T }>> =>
-    new Promise((resolve) => {
-      const on = (m: FromChild) => {
-        if (m.type !== type) return;
-        proc.off('message', on);
-        resolve(m as Extract<FromChild, { type: T }>);
-      };
-      proc.on('message', on);
-    });
+  const { proc, next } = child;
   try {
     await next('ready');
     const answer = next('report');
@@ -243,10 +213,7 @@ async function parent(): Promise<void> {
       ),
     );
   } finally {
-    proc.send({ type: 'stop' } satisfies ToChild);
-    await new Promise((r) => proc.once('exit', r));
-    await s3?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await child.stop();
   }
 }
 
